@@ -1,0 +1,107 @@
+import { mkdirSync } from 'node:fs';
+import { Session } from 'chdb';
+import { toClickHouseError } from './errors.ts';
+import {
+  COMMON_SETTINGS,
+  type ClickHouseDriver,
+  type InsertOptions,
+  normalizeParams,
+  type QueryParams,
+  type QuerySettings,
+  toNdjson,
+} from './types.ts';
+
+export interface EmbeddedDriverOptions {
+  /** Folder of the embedded database; created when missing. */
+  path: string;
+}
+
+function withSettings(sql: string, settings?: QuerySettings): string {
+  if (!settings || Object.keys(settings).length === 0) return sql;
+  // Setting names and values come from code, never from users; still, accept only safe shapes.
+  const parts = Object.entries(settings).map(([k, v]) => {
+    if (!/^[a-z_0-9]+$/.test(k)) throw new Error(`bad setting name ${k}`);
+    const value = typeof v === 'string' ? `'${v.replace(/[\\']/g, '\\$&')}'` : Number(v);
+    return `${k} = ${value}`;
+  });
+  return `${sql}\nSETTINGS ${parts.join(', ')}`;
+}
+
+/**
+ * chdb: the ClickHouse engine inside this process. One data folder per process (the engine is
+ * a process-wide singleton), and queries run one at a time — fine for all-in-one mode.
+ */
+export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouseDriver {
+  mkdirSync(options.path, { recursive: true });
+  const session = new Session(options.path, {
+    connectionArgs: Object.entries(COMMON_SETTINGS).map(([k, v]) => `--${k}=${v}`),
+  });
+  let closed = false;
+
+  return {
+    kind: 'embedded',
+    async command(sql, params?: QueryParams, settings?: QuerySettings) {
+      try {
+        await session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), { format: 'Null' });
+      } catch (err) {
+        throw toClickHouseError(err, 'command failed');
+      }
+    },
+    async query<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
+      try {
+        const result = await session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), {
+          format: 'JSONEachRow',
+        });
+        const text = result.text();
+        if (text.length === 0) return [];
+        return text
+          .split('\n')
+          .filter((line) => line.length > 0)
+          .map((line) => JSON.parse(line) as Row);
+      } catch (err) {
+        throw toClickHouseError(err, 'query failed');
+      }
+    },
+    async *stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
+      const stream = session.queryStreamBind(withSettings(sql, settings), normalizeParams(params), {
+        format: 'JSONEachRow',
+      });
+      try {
+        for await (const chunk of stream) for (const row of chunk.rows<Row>()) yield row;
+      } catch (err) {
+        throw toClickHouseError(err, 'stream failed');
+      } finally {
+        stream.cancel();
+      }
+    },
+    async insert(table: string, rows: readonly object[], insertOptions: InsertOptions = {}) {
+      if (rows.length === 0) return;
+      const values = toNdjson(rows);
+      try {
+        await session.insert({
+          table,
+          values,
+          format: 'JSONEachRow',
+          ...(insertOptions.columns ? { columns: insertOptions.columns } : {}),
+          settings: { ...insertOptions.settings },
+        });
+      } catch (err) {
+        throw toClickHouseError(err, `insert into ${table} failed`);
+      }
+    },
+    async ping() {
+      if (closed) return false;
+      try {
+        await session.queryAsync('SELECT 1', { format: 'Null' });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      session.close();
+    },
+  };
+}

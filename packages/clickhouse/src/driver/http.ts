@@ -1,0 +1,89 @@
+import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { toClickHouseError } from './errors.ts';
+import {
+  COMMON_SETTINGS,
+  type ClickHouseDriver,
+  type InsertOptions,
+  normalizeParams,
+  type QueryParams,
+  type QuerySettings,
+} from './types.ts';
+
+export interface HttpDriverOptions {
+  /** http(s)://user:password@host:8123/database */
+  url: string;
+  requestTimeoutMs?: number;
+}
+
+/** ClickHouse server (or cluster) over HTTP through the official client. */
+export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
+  const client: ClickHouseClient = createClient({
+    url: options.url,
+    request_timeout: options.requestTimeoutMs ?? 30_000,
+    clickhouse_settings: { ...COMMON_SETTINGS } as Record<string, string | number>,
+    application: 'keytrail',
+  });
+
+  return {
+    kind: 'http',
+    async command(sql, params?: QueryParams, settings?: QuerySettings) {
+      try {
+        await client.command({ query: sql, query_params: normalizeParams(params), clickhouse_settings: settings });
+      } catch (err) {
+        throw toClickHouseError(err, 'command failed');
+      }
+    },
+    async query<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
+      try {
+        const result = await client.query({
+          query: sql,
+          query_params: normalizeParams(params),
+          clickhouse_settings: settings,
+          format: 'JSONEachRow',
+        });
+        return await result.json<Row>();
+      } catch (err) {
+        throw toClickHouseError(err, 'query failed');
+      }
+    },
+    async *stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
+      let result: Awaited<ReturnType<ClickHouseClient['query']>>;
+      try {
+        result = await client.query({
+          query: sql,
+          query_params: normalizeParams(params),
+          clickhouse_settings: settings,
+          format: 'JSONEachRow',
+        });
+      } catch (err) {
+        throw toClickHouseError(err, 'stream failed');
+      }
+      for await (const rows of result.stream<Row>()) for (const row of rows) yield row.json();
+    },
+    async insert(table: string, rows: readonly object[], insertOptions: InsertOptions = {}) {
+      if (rows.length === 0) return;
+      try {
+        await client.insert({
+          table,
+          values: rows as object[],
+          format: 'JSONEachRow',
+          clickhouse_settings: insertOptions.settings,
+          ...(insertOptions.columns ? { columns: insertOptions.columns as [string, ...string[]] } : {}),
+        });
+      } catch (err) {
+        throw toClickHouseError(err, `insert into ${table} failed`);
+      }
+    },
+    async ping() {
+      try {
+        const result = await client.ping();
+        return result.success;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

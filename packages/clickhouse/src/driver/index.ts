@@ -1,0 +1,16 @@
+import { join } from 'node:path';
+import { createEmbeddedDriver } from './embedded.ts';
+import { createHttpDriver } from './http.ts';
+import type { ClickHouseDriver } from './types.ts';
+
+export * from './embedded.ts';
+export * from './errors.ts';
+export * from './http.ts';
+export * from './types.ts';
+
+/** HTTP when a URL is configured, else embedded chdb under `<dataDir>/clickhouse`. */
+export function createClickHouseDriver(options: { url?: string | undefined; dataDir: string }): ClickHouseDriver {
+  return options.url
+    ? createHttpDriver({ url: options.url })
+    : createEmbeddedDriver({ path: join(options.dataDir, 'clickhouse') });
+}

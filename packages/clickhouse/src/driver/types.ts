@@ -1,0 +1,53 @@
+/** A value bound server-side to a `{name:Type}` placeholder. Never spliced into SQL text. */
+export type QueryParamValue = string | number | boolean | null | Date | readonly (string | number)[];
+export type QueryParams = Record<string, QueryParamValue>;
+/** ClickHouse settings for one statement, e.g. `insert_deduplication_token`. */
+export type QuerySettings = Record<string, string | number | boolean>;
+
+export interface InsertOptions {
+  settings?: QuerySettings;
+  /** Restrict the insert to these columns (others take their DEFAULT). */
+  columns?: readonly string[];
+}
+
+/**
+ * The one interface every ClickHouse access goes through. Two drivers implement it: embedded
+ * (chdb, in-process) and http (@clickhouse/client). Nothing outside this package writes SQL.
+ */
+export interface ClickHouseDriver {
+  readonly kind: 'embedded' | 'http';
+  /** A statement without a result set: DDL, INSERT … SELECT, ALTER. */
+  command(sql: string, params?: QueryParams, settings?: QuerySettings): Promise<void>;
+  /** A SELECT; rows come back as objects (JSONEachRow, 64-bit integers as numbers). */
+  query<Row>(sql: string, params?: QueryParams, settings?: QuerySettings): Promise<Row[]>;
+  /** Streams a SELECT row by row, for exports larger than memory. */
+  stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings): AsyncIterable<Row>;
+  /** Inserts rows (sent as JSONEachRow) into `table`. */
+  insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void>;
+  /** True when the server answers. Never throws. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Both drivers print 64-bit integers as JSON numbers; counts never reach 2^53. */
+export const COMMON_SETTINGS: QuerySettings = {
+  output_format_json_quote_64bit_integers: 0,
+  date_time_output_format: 'iso',
+};
+
+export function toNdjson(rows: readonly object[]): Buffer {
+  let text = '';
+  for (const row of rows) text += `${JSON.stringify(row)}\n`;
+  return Buffer.from(text);
+}
+
+/** Converts a Date to the text ClickHouse parses as DateTime64(3, 'UTC'). */
+export function formatDateTime64(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+export function normalizeParams(params: QueryParams = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(params)) out[key] = value instanceof Date ? formatDateTime64(value) : value;
+  return out;
+}

@@ -1,0 +1,147 @@
+import type avro from 'avsc';
+import { crc64Avro } from './crc64.ts';
+import { canonicalForm, listSchemaFiles, toAvroType } from './schemas.ts';
+import type { EventKind, EventOf, KeytrailEvent } from './types.ts';
+
+/** Avro single-object encoding marker (spec: "Single object encoding"). */
+export const SINGLE_OBJECT_MAGIC = Buffer.from([0xc3, 0x01]);
+export const HEADER_LENGTH = 10;
+
+export type DecodeFailure = 'BAD_MAGIC' | 'UNKNOWN_FINGERPRINT' | 'BAD_BODY';
+
+/** Bytes that cannot be turned into an event. `reason` is what goes into the DLQ header. */
+export class EventDecodeError extends Error {
+  readonly reason: DecodeFailure;
+  readonly fingerprint: bigint | undefined;
+  constructor(reason: DecodeFailure, message: string, options: { cause?: unknown; fingerprint?: bigint } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'EventDecodeError';
+    this.reason = reason;
+    this.fingerprint = options.fingerprint;
+  }
+}
+
+export interface WriterSchema {
+  kind: EventKind;
+  version: number;
+  type: avro.Type;
+  /** The schema as written in its .avsc file (keeps logicalType and docs). */
+  schema: avro.Schema;
+  /** CRC-64-AVRO of the canonical form, unsigned. */
+  fingerprint: bigint;
+  /** The 10-byte single-object header for this schema. */
+  header: Buffer;
+}
+
+export type DecodedEvent = KeytrailEvent & { version: number };
+
+export interface EventCodec {
+  /** Encodes with the current (reader) schema of `kind`. */
+  encode<K extends EventKind>(kind: K, event: EventOf<K>): Buffer;
+  /** Decodes any known writer version into the current reader schema. Throws EventDecodeError. */
+  decode(bytes: Uint8Array): DecodedEvent;
+  /** Makes another writer schema known (a producer's newer or older version). */
+  registerWriter(kind: EventKind, version: number, schema: avro.Schema): WriterSchema;
+  /** The current schema per kind (the newest shipped version unless overridden). */
+  reader(kind: EventKind): WriterSchema;
+  writers(): WriterSchema[];
+}
+
+export interface CodecOptions {
+  /** Use these reader schemas instead of the newest shipped ones (tests of schema evolution). */
+  readers?: Partial<Record<EventKind, { version: number; schema: avro.Schema }>>;
+  /** Load only these writer schemas instead of every shipped file. */
+  writers?: { kind: EventKind; version: number; schema: avro.Schema }[];
+}
+
+function describe(kind: EventKind, version: number, schema: avro.Schema): WriterSchema {
+  const type = toAvroType(schema);
+  const fingerprint = crc64Avro(canonicalForm(type));
+  const header = Buffer.alloc(HEADER_LENGTH);
+  SINGLE_OBJECT_MAGIC.copy(header, 0);
+  header.writeBigUInt64LE(fingerprint, 2);
+  return { kind, version, type, schema, fingerprint, header };
+}
+
+/** A codec for Keytrail events in Avro single-object encoding, resolving writer → reader schemas. */
+export function createEventCodec(options: CodecOptions = {}): EventCodec {
+  const byFingerprint = new Map<bigint, WriterSchema>();
+  const readers = new Map<EventKind, WriterSchema>();
+  const resolvers = new Map<bigint, avro.Resolver | null>();
+
+  const registerWriter = (kind: EventKind, version: number, schema: avro.Schema): WriterSchema => {
+    const writer = describe(kind, version, schema);
+    const existing = byFingerprint.get(writer.fingerprint);
+    if (existing) return existing;
+    byFingerprint.set(writer.fingerprint, writer);
+    return writer;
+  };
+
+  const shipped = options.writers ?? listSchemaFiles();
+  for (const file of shipped) {
+    const writer = registerWriter(file.kind, file.version, file.schema);
+    const current = readers.get(file.kind);
+    if (!current || current.version < file.version) readers.set(file.kind, writer);
+  }
+  for (const [kind, override] of Object.entries(options.readers ?? {})) {
+    if (override) readers.set(kind as EventKind, registerWriter(kind as EventKind, override.version, override.schema));
+  }
+
+  const reader = (kind: EventKind): WriterSchema => {
+    const found = readers.get(kind);
+    if (!found) throw new Error(`no schema for event kind ${kind}`);
+    return found;
+  };
+
+  // null = writer and reader are the same schema; no resolution needed.
+  const resolverFor = (writer: WriterSchema, target: WriterSchema): avro.Resolver | null => {
+    let resolver = resolvers.get(writer.fingerprint);
+    if (resolver === undefined) {
+      resolver = writer === target ? null : target.type.createResolver(writer.type);
+      resolvers.set(writer.fingerprint, resolver);
+    }
+    return resolver;
+  };
+
+  return {
+    encode(kind, event) {
+      const { type, header } = reader(kind);
+      const body = type.toBuffer(event);
+      const out = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
+      header.copy(out, 0);
+      body.copy(out, HEADER_LENGTH);
+      return out;
+    },
+    decode(bytes) {
+      const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (buf.length < HEADER_LENGTH || buf[0] !== 0xc3 || buf[1] !== 0x01) {
+        throw new EventDecodeError('BAD_MAGIC', 'not Avro single-object encoding (missing C3 01 marker)');
+      }
+      const fingerprint = buf.readBigUInt64LE(2);
+      const writer = byFingerprint.get(fingerprint);
+      if (!writer) {
+        throw new EventDecodeError(
+          'UNKNOWN_FINGERPRINT',
+          `unknown writer schema fingerprint ${fingerprint.toString(16).padStart(16, '0')}`,
+          { fingerprint },
+        );
+      }
+      const target = reader(writer.kind);
+      try {
+        const event = target.type.fromBuffer(
+          buf.subarray(HEADER_LENGTH),
+          resolverFor(writer, target) ?? undefined,
+        );
+        return { kind: writer.kind, event, version: writer.version } as DecodedEvent;
+      } catch (cause) {
+        throw new EventDecodeError('BAD_BODY', `cannot decode ${writer.kind} v${writer.version}: ${String(cause)}`, {
+          cause,
+          fingerprint,
+        });
+      }
+    },
+    registerWriter,
+    reader,
+    writers: () => [...byFingerprint.values()],
+  };
+}

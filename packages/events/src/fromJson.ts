@@ -1,0 +1,178 @@
+import { newEventId } from '@keytrail/core';
+import type { EventCodec } from './codec.ts';
+import { redactEventSecrets } from './secrets.ts';
+import { type AuthDecision, type EventKind, type KeyLifecycle, type KeytrailEvent, OUTCOME_HTTP_STATUS, OUTCOMES } from './types.ts';
+import { type FieldError, validateAuthDecision, validateKeyLifecycle } from './validate.ts';
+
+export type EventFromJsonResult =
+  | { ok: true; value: KeytrailEvent; redactions: number }
+  | { ok: false; errors: FieldError[] };
+
+/** Fields DESIGN.md makes required in JSON ingest; everything else has a default. */
+export const REQUIRED_JSON_FIELDS: Record<EventKind, readonly string[]> = {
+  auth_decision: ['workspace_id', 'occurred_at', 'request_id', 'outcome'],
+  key_lifecycle: ['workspace_id', 'occurred_at', 'lifecycle_type', 'key_id'],
+};
+
+// RFC 3339 date-time (with a zone). Date.parse alone accepts too much ("2026", "Nov 22").
+const RFC3339_RE = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Parses RFC 3339 text or epoch milliseconds; undefined when it is neither. */
+export function parseTimestamp(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  if (typeof value === 'string' && RFC3339_RE.test(value)) {
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  return undefined;
+}
+
+type JsonSchema = string | JsonSchema[] | { type: string | JsonSchema; [key: string]: unknown };
+interface RecordSchema {
+  type: 'record';
+  name: string;
+  fields: { name: string; type: JsonSchema; default?: unknown }[];
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Collects named types (records, enums) so references like "LimitWindow" can be followed. */
+function collectNames(schema: JsonSchema, names: Map<string, JsonSchema>): void {
+  if (Array.isArray(schema)) return schema.forEach((s) => collectNames(s, names));
+  if (typeof schema !== 'object') return;
+  if (typeof schema.name === 'string') names.set(schema.name, schema);
+  if (schema.type === 'record') for (const f of (schema as unknown as RecordSchema).fields) collectNames(f.type, names);
+  if (schema.type === 'array') collectNames(schema.items as JsonSchema, names);
+  if (typeof schema.type === 'object') collectNames(schema.type, names);
+}
+
+function isTimestampSchema(schema: JsonSchema): boolean {
+  return typeof schema === 'object' && !Array.isArray(schema) && schema.logicalType === 'timestamp-millis';
+}
+
+function describeType(schema: JsonSchema, names: Map<string, JsonSchema>): string {
+  if (typeof schema === 'string') {
+    const named = names.get(schema);
+    return named ? describeType(named, names) : schema;
+  }
+  if (Array.isArray(schema)) return schema.map((s) => describeType(s, names)).join(' or ');
+  if (schema.type === 'enum') return `one of ${(schema.symbols as string[]).join(', ')}`;
+  if (isTimestampSchema(schema)) return 'an RFC 3339 time or epoch milliseconds';
+  if (schema.type === 'record') return 'an object';
+  if (schema.type === 'array') return 'an array';
+  return describeType(schema.type as JsonSchema, names);
+}
+
+/**
+ * Converts JSON to the Avro value shape: fills defaults, turns times into epoch ms, reports
+ * unknown fields and type mismatches by path. Type checks themselves are avsc's (`isValid`).
+ */
+function normalize(
+  schema: JsonSchema,
+  value: unknown,
+  path: string,
+  names: Map<string, JsonSchema>,
+  errors: FieldError[],
+): unknown {
+  if (typeof schema === 'string') {
+    const named = names.get(schema);
+    return named ? normalize(named, value, path, names, errors) : value;
+  }
+  if (Array.isArray(schema)) {
+    if (value === null) return null;
+    const branch = schema.find((s) => s !== 'null');
+    return branch === undefined ? value : normalize(branch, value, path, names, errors);
+  }
+  if (isTimestampSchema(schema)) return parseTimestamp(value) ?? value;
+  if (schema.type === 'record') {
+    if (!isPlainObject(value)) return value;
+    const record = schema as unknown as RecordSchema;
+    const out: Record<string, unknown> = {};
+    const known = new Set(record.fields.map((f) => f.name));
+    for (const key of Object.keys(value)) {
+      if (!known.has(key) && !(path === '' && key === 'type'))
+        errors.push({ path: path ? `${path}.${key}` : key, message: 'is not a field of this event' });
+    }
+    for (const field of record.fields) {
+      const fieldPath = path ? `${path}.${field.name}` : field.name;
+      const raw = value[field.name];
+      if (raw === undefined) {
+        if ('default' in field) out[field.name] = structuredClone(field.default);
+        else errors.push({ path: fieldPath, message: 'is required' });
+        continue;
+      }
+      out[field.name] = normalize(field.type, raw, fieldPath, names, errors);
+    }
+    return out;
+  }
+  if (schema.type === 'array' && Array.isArray(value)) {
+    return value.map((item, i) => normalize(schema.items as JsonSchema, item, `${path}.${i}`, names, errors));
+  }
+  if (typeof schema.type === 'object') return normalize(schema.type, value, path, names, errors);
+  return value;
+}
+
+/**
+ * Turns one JSON ingest item into a validated event (DESIGN.md, POST /v1/events). Never throws:
+ * every problem comes back as a field error. Secrets are redacted in the returned event.
+ */
+export function eventFromJson(input: unknown, codec: EventCodec, now = Date.now()): EventFromJsonResult {
+  if (!isPlainObject(input)) return { ok: false, errors: [{ path: '', message: 'must be a JSON object' }] };
+  const kind = input.type;
+  if (kind !== 'auth_decision' && kind !== 'key_lifecycle') {
+    return { ok: false, errors: [{ path: 'type', message: 'must be "auth_decision" or "key_lifecycle"' }] };
+  }
+  const errors: FieldError[] = [];
+  for (const field of REQUIRED_JSON_FIELDS[kind]) {
+    if (input[field] === undefined || input[field] === null) errors.push({ path: field, message: 'is required' });
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  const filled: Record<string, unknown> = { ...input };
+  filled.event_id ??= newEventId();
+  if (kind === 'auth_decision' && filled.http_status === undefined) {
+    // The usual status for the outcome; an unknown outcome is reported on `outcome` alone.
+    filled.http_status = OUTCOMES.includes(filled.outcome as never)
+      ? OUTCOME_HTTP_STATUS[filled.outcome as keyof typeof OUTCOME_HTTP_STATUS]
+      : 0;
+  }
+
+  const { type, schemaJson } = schemaOf(codec, kind);
+  const names = new Map<string, JsonSchema>();
+  collectNames(schemaJson, names);
+  const record = normalize(schemaJson, filled, '', names, errors) as Record<string, unknown>;
+  if (errors.length > 0) return { ok: false, errors };
+
+  type.isValid(record, {
+    errorHook(pathParts: string[], value: unknown, fieldType: { schema(): unknown }) {
+      const path = pathParts.join('.');
+      errors.push({
+        path,
+        message: `must be ${describeType(fieldType.schema() as JsonSchema, names)}, got ${JSON.stringify(value) ?? 'undefined'}`,
+      });
+    },
+  });
+  if (errors.length > 0) return { ok: false, errors };
+
+  const redactions = redactEventSecrets(record);
+  const semantic =
+    kind === 'auth_decision'
+      ? validateAuthDecision(record as unknown as AuthDecision, now)
+      : validateKeyLifecycle(record as unknown as KeyLifecycle, now);
+  if (semantic.length > 0) return { ok: false, errors: semantic };
+  return { ok: true, value: { kind, event: record } as KeytrailEvent, redactions };
+}
+
+const schemaCache = new WeakMap<object, { type: ReturnType<EventCodec['reader']>['type']; schemaJson: JsonSchema }>();
+
+function schemaOf(codec: EventCodec, kind: EventKind) {
+  const reader = codec.reader(kind);
+  let cached = schemaCache.get(reader);
+  if (!cached) {
+    cached = { type: reader.type, schemaJson: reader.schema as JsonSchema };
+    schemaCache.set(reader, cached);
+  }
+  return cached;
+}

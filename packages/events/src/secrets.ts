@@ -1,0 +1,61 @@
+/**
+ * Secrets never travel in events. A value shaped like a full API key or session token (the seeds'
+ * formats: pf_live_…, sk_test_…, pk_live_…, ck_…, session tokens) is cut to its display prefix.
+ */
+
+// prefix_env_ then a long random tail. The display prefix keeps 4 characters of the tail.
+const KEY_RE =
+  /\b((?:pf|sk|pk|ck|rk|ak)_(?:(?:live|test|dev|prod|stg)_)*|(?:st|pfs)_(?:(?:live|test|dev)_)?)([A-Za-z0-9]{16,})\b/g;
+const BEARER_RE = /\b(Bearer\s+)([A-Za-z0-9._~+/-]{20,}=*)/gi;
+// A JWT (three base64url parts): session tokens are often JWTs.
+const JWT_RE = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/g;
+
+export const DISPLAY_TAIL = 4;
+
+/** Returns `value` with every secret-shaped run replaced by its display prefix and "…". */
+export function redactSecrets(value: string): { value: string; redactions: number } {
+  let redactions = 0;
+  let out = value.replace(KEY_RE, (_m, prefix: string, tail: string) => {
+    redactions++;
+    return `${prefix}${tail.slice(0, DISPLAY_TAIL)}…`;
+  });
+  out = out.replace(BEARER_RE, (_m, scheme: string, token: string) => {
+    redactions++;
+    return `${scheme}${token.slice(0, 8)}…`;
+  });
+  out = out.replace(JWT_RE, (m) => {
+    redactions++;
+    return `${m.slice(0, 8)}…`;
+  });
+  return { value: out, redactions };
+}
+
+export function looksLikeSecret(value: string): boolean {
+  return redactSecrets(value).redactions > 0;
+}
+
+/**
+ * Redacts every string inside an event (deeply), in place, and returns how many values changed.
+ * Runs on every event the emitter or ingest accepts.
+ */
+export function redactEventSecrets(event: object): number {
+  let count = 0;
+  const visit = (node: Record<string, unknown> | unknown[]): void => {
+    const entries: [string | number, unknown][] = Array.isArray(node)
+      ? node.map((v, i) => [i, v])
+      : Object.entries(node);
+    for (const [key, value] of entries) {
+      if (typeof value === 'string') {
+        const { value: clean, redactions } = redactSecrets(value);
+        if (redactions > 0) {
+          count += redactions;
+          (node as Record<string | number, unknown>)[key] = clean;
+        }
+      } else if (value && typeof value === 'object') {
+        visit(value as Record<string, unknown>);
+      }
+    }
+  };
+  visit(event as Record<string, unknown>);
+  return count;
+}
