@@ -162,7 +162,7 @@ export function eventFromJson(input: unknown, codec: EventCodec, now = Date.now(
       ? validateAuthDecision(record as unknown as AuthDecision, now)
       : validateKeyLifecycle(record as unknown as KeyLifecycle, now);
   if (semantic.length > 0) return { ok: false, errors: semantic };
-  return { ok: true, value: { kind, event: record } as KeytrailEvent, redactions };
+  return { ok: true, value: { kind, event: record } as unknown as KeytrailEvent, redactions };
 }
 
 const schemaCache = new WeakMap<object, { type: ReturnType<EventCodec['reader']>['type']; schemaJson: JsonSchema }>();

@@ -117,3 +117,30 @@ export async function countAuthDecisions(ch: ClickHouseDriver, workspaceId?: str
   );
   return row?.n ?? 0;
 }
+
+export interface ProbeSource {
+  client_ip: string;
+  attempts: number;
+  distinct_prefixes: number;
+  first_seen: string;
+  last_seen: string;
+}
+
+/** Invalid / expired / revoked key attempts by source IP: where leaked-key probes come from. */
+export function getProbeSources(
+  ch: ClickHouseDriver,
+  params: { workspaceId: string; from: Date; to: Date; limit: number },
+): Promise<ProbeSource[]> {
+  return ch.query<ProbeSource>(
+    `SELECT client_ip, count() AS attempts, uniqExact(key_prefix) AS distinct_prefixes,
+            min(occurred_at) AS first_seen, max(occurred_at) AS last_seen
+     FROM auth_decisions
+     WHERE workspace_id = {workspaceId:String}
+       AND outcome IN ('INVALID_KEY', 'EXPIRED_KEY', 'REVOKED_KEY')
+       AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
+     GROUP BY client_ip
+     ORDER BY attempts DESC, client_ip
+     LIMIT {limit:UInt32}`,
+    params,
+  );
+}

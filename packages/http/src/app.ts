@@ -1,0 +1,107 @@
+import { type Logger, KeytrailError, newRequestId } from '@keytrail/core';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { type Authenticator, mayAccess, type Principal, type Scope } from './auth.ts';
+import { errorBody, handleError } from './errors.ts';
+
+/** A named dependency check for /readyz: resolves true when the dependency is usable. */
+export type ReadinessCheck = () => Promise<boolean>;
+
+export interface HttpAppOptions {
+  logger: Logger;
+  authenticate: Authenticator;
+  readiness: Record<string, ReadinessCheck>;
+  metrics?: Registry;
+  /** Largest body accepted by any route (routes may lower it). Default 5 MiB. */
+  bodyLimit?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Registry;
+    /** Throws 401/403 unless the request's bearer token has `scope` (on `workspaceId`). */
+    requireScope(request: FastifyRequest, scope: Scope, workspaceId?: string): Promise<Principal>;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+// Client-supplied request ids are echoed only when they are short and plain.
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The fastify instance every Keytrail HTTP service starts from: request ids, one error shape,
+ * bearer auth, /healthz, /readyz and /metrics. Building is separate from listening so tests
+ * can use inject().
+ */
+export function createHttpApp(options: HttpAppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 5 * 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : newRequestId();
+    },
+    requestIdLogLabel: 'request_id',
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+
+  const metrics = options.metrics ?? new Registry();
+  if (!options.metrics) collectDefaultMetrics({ register: metrics, prefix: 'keytrail_' });
+  app.decorate('metrics', metrics);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode >= 500) request.log.warn({ status: reply.statusCode, url: request.url }, 'request failed');
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(errorBody('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`, request.id));
+  });
+
+  app.decorate('requireScope', async (request: FastifyRequest, scope: Scope, workspaceId?: string) => {
+    const header = request.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) throw new KeytrailError('UNAUTHENTICATED', 'Send Authorization: Bearer <token>.');
+    const principal = await options.authenticate(match[1]!);
+    if (!principal) throw new KeytrailError('UNAUTHENTICATED', 'The bearer token is unknown or revoked.');
+    if (!mayAccess(principal, scope, workspaceId)) {
+      throw new KeytrailError(
+        'FORBIDDEN',
+        workspaceId === undefined
+          ? `The token lacks the "${scope}" scope.`
+          : `The token may not use "${scope}" on workspace ${workspaceId}.`,
+      );
+    }
+    request.principal = principal;
+    return principal;
+  });
+
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+    const entries = await Promise.all(
+      Object.entries(options.readiness).map(async ([name, check]) => {
+        try {
+          return [name, await check()] as const;
+        } catch {
+          return [name, false] as const;
+        }
+      }),
+    );
+    const checks = Object.fromEntries(entries);
+    const ready = entries.every(([, ok]) => ok);
+    reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+
+  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+    reply.header('content-type', metrics.contentType).send(await metrics.metrics());
+  });
+
+  return app;
+}

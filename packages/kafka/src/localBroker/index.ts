@@ -1,0 +1,3 @@
+export * from './broker.ts';
+export * from './jars.ts';
+export * from './ports.ts';

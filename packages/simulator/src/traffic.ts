@@ -1,0 +1,194 @@
+import { createRandom } from './random.ts';
+
+/** The API-key products of the seeds, with their key prefixes and scopes. */
+export const PRODUCTS = [
+  { name: 'promptfloe', prefixes: { LIVE: 'pf_live_', TEST: 'pf_test_', DEV: 'pf_dev_' }, scopes: ['read', 'build', 'deploy', 'admin', 'webhook:write'], routes: ['/v1/apps', '/v1/apps/:appId/generate', '/v1/deploys'] },
+  { name: 'flora', prefixes: { LIVE: 'sk_live_', TEST: 'sk_test_', DEV: 'sk_test_' }, scopes: ['read', 'runs:write', 'assets:write'], routes: ['/api/v1/techniques', '/api/v1/runs', '/api/v1/assets'] },
+  { name: 'promptick', prefixes: { LIVE: 'pk_live_', TEST: 'pk_test_', DEV: 'pk_live_dev_' }, scopes: ['execute'], routes: ['/api/v1/agents/:agentId/execute'] },
+  { name: 'appflow', prefixes: { LIVE: 'sk_', TEST: 'ck_', DEV: 'rk_' }, scopes: ['events:write', 'read', 'write'], routes: ['/v1/events', '/v1/apps/:appId'] },
+] as const;
+
+type Env = 'LIVE' | 'TEST' | 'DEV';
+
+export interface SimulatedKey {
+  workspaceId: string;
+  keyId: string;
+  prefix: string;
+  env: Env;
+  keyType: 'SECRET' | 'CLIENT' | 'READ_ONLY';
+  scopes: string[];
+  product: (typeof PRODUCTS)[number];
+}
+
+export interface TrafficOptions {
+  seed: number;
+  /** Simulated start time (epoch ms). */
+  startMs: number;
+  /** Auth decisions to generate (lifecycle events come on top). */
+  decisions: number;
+  workspaces?: number;
+  keysPerWorkspace?: number;
+  /** Average decisions per simulated second. */
+  ratePerSecond?: number;
+  /** Add a leaked-key probe attack (bursts of invalid keys from a few IPs) in the middle. */
+  probeAttack?: boolean;
+}
+
+export type JsonEvent = Record<string, unknown> & { type: 'auth_decision' | 'key_lifecycle' };
+
+/**
+ * Realistic, seeded traffic for the products of the seeds: keys are created, used (mostly allowed,
+ * some 403/429), sessions are minted for end users, one key is superseded and used in its grace
+ * period, and, optionally, a probe attack hammers invalid keys. Yields JSON ingest events.
+ */
+export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> {
+  const random = createRandom(options.seed);
+  const rate = options.ratePerSecond ?? 200;
+  const keys: SimulatedKey[] = [];
+  let now = options.startMs;
+  const ip = () => `203.0.113.${random.int(1, 254)}`;
+
+  for (let w = 0; w < (options.workspaces ?? 3); w++) {
+    const workspaceId = `ws_${w + 1}`;
+    const product = PRODUCTS[w % PRODUCTS.length]!;
+    for (let k = 0; k < (options.keysPerWorkspace ?? 4); k++) {
+      const env: Env = k === 0 ? 'TEST' : k === 1 ? 'DEV' : 'LIVE';
+      const key: SimulatedKey = {
+        workspaceId,
+        keyId: `key_${w + 1}_${k + 1}`,
+        prefix: `${product.prefixes[env]}${random.hex(4)}`,
+        env,
+        keyType: k === 3 ? 'CLIENT' : k === 2 ? 'SECRET' : random.pick(['SECRET', 'READ_ONLY'] as const),
+        scopes: product.scopes.slice(0, random.int(1, product.scopes.length)),
+        product,
+      };
+      keys.push(key);
+      yield {
+        type: 'key_lifecycle',
+        event_id: random.uuid7(now),
+        workspace_id: workspaceId,
+        occurred_at: now,
+        lifecycle_type: 'CREATED',
+        key_id: key.keyId,
+        key_prefix: key.prefix,
+        key_env: env,
+        key_type: key.keyType,
+        name: `${product.name}-${env.toLowerCase()}-${k + 1}`,
+        scopes: key.scopes,
+        rate_limits: { per_minute: 100, per_hour: 5000, per_day: 100000 },
+        quota: { period: 'DAY', limit: 100000 },
+        expires_at: now + 90 * 86_400_000,
+        allowed_origins: key.keyType === 'CLIENT' ? ['https://app.example.com'] : [],
+        actor: { kind: 'USER', id: `user_${w + 1}` },
+      };
+    }
+  }
+
+  const attackStart = Math.floor(options.decisions / 2);
+  const attackLength = options.probeAttack ? Math.max(50, Math.floor(options.decisions / 10)) : 0;
+  const attackerIps = ['198.51.100.7', '198.51.100.8', '198.51.100.9'];
+  const rotated = keys.find((k) => k.env === 'LIVE')!;
+  const sessions = new Map<string, string>();
+
+  for (let i = 0; i < options.decisions; i++) {
+    now += Math.max(1, Math.round((1000 / rate) * (0.5 + random.next())));
+    if (i === Math.floor(options.decisions / 3)) {
+      // Rotation: the old key is superseded with a 24 h grace period (PromptFloe's flow).
+      yield {
+        type: 'key_lifecycle',
+        event_id: random.uuid7(now),
+        workspace_id: rotated.workspaceId,
+        occurred_at: now,
+        lifecycle_type: 'SUPERSEDED',
+        key_id: rotated.keyId,
+        grace_ends_at: now + 86_400_000,
+        replaced_by: `${rotated.keyId}_v2`,
+        reason: 'scheduled 90-day rotation',
+        actor: { kind: 'USER', id: 'user_1' },
+      };
+    }
+    if (i >= attackStart && i < attackStart + attackLength) {
+      yield {
+        type: 'auth_decision',
+        event_id: random.uuid7(now),
+        workspace_id: 'ws_1',
+        occurred_at: now,
+        request_id: `req_${random.hex(16)}`,
+        key_prefix: `pf_live_${random.hex(4)}`,
+        presented_key_hash: random.hex(32),
+        credential: 'API_KEY',
+        outcome: 'INVALID_KEY',
+        http_status: 401,
+        method: 'GET',
+        route: '/v1/apps',
+        client_ip: random.pick(attackerIps),
+        user_agent: 'python-requests/2.32',
+        latency_ms: random.int(1, 4),
+        source: { name: 'sim-gateway', version: '1.0.0' },
+      };
+      continue;
+    }
+    const key = random.pick(keys);
+    const session = key.keyType === 'SECRET' && random.chance(0.3);
+    const endUser = session ? `eu_${random.int(1, 25)}` : null;
+    let sessionId: string | null = null;
+    if (endUser) {
+      const sessionKey = `${key.keyId}:${endUser}`;
+      sessionId = sessions.get(sessionKey) ?? null;
+      if (!sessionId) {
+        sessionId = `sess_${random.hex(12)}`;
+        sessions.set(sessionKey, sessionId);
+        yield {
+          type: 'key_lifecycle',
+          event_id: random.uuid7(now),
+          workspace_id: key.workspaceId,
+          occurred_at: now,
+          lifecycle_type: 'SESSION_ISSUED',
+          key_id: sessionId,
+          session_id: sessionId,
+          parent_key_id: key.keyId,
+          end_user_id: endUser,
+          scopes: key.scopes.slice(0, 2),
+          ttl_seconds: 1800,
+          actor: { kind: 'API_KEY', id: key.keyId },
+        };
+      }
+    }
+    const roll = random.next();
+    const outcome =
+      roll < 0.9 ? 'ALLOWED' : roll < 0.94 ? 'MISSING_SCOPE' : roll < 0.97 ? 'RATE_LIMITED' : roll < 0.985 ? 'QUOTA_EXCEEDED' : 'ORIGIN_NOT_ALLOWED';
+    const allowed = outcome === 'ALLOWED';
+    yield {
+      type: 'auth_decision',
+      event_id: random.uuid7(now),
+      workspace_id: key.workspaceId,
+      occurred_at: now,
+      request_id: `req_${random.hex(16)}`,
+      key_id: key.keyId,
+      key_prefix: key.prefix,
+      key_env: key.env,
+      credential: sessionId ? 'SESSION_TOKEN' : 'API_KEY',
+      key_type: key.keyType,
+      session_id: sessionId,
+      end_user_id: endUser,
+      resource: `${key.product.name}_resource_${random.int(1, 3)}`,
+      method: random.pick(['GET', 'POST']),
+      route: random.pick(key.product.routes),
+      required_scope: random.pick(key.scopes),
+      granted_scopes: key.scopes,
+      outcome,
+      deprecated_key: key === rotated && i > options.decisions / 3,
+      ...(outcome === 'RATE_LIMITED'
+        ? { rate_limit: { window: 'MINUTE', limit: 100, remaining: 0, reset_at: now + 45_000, retry_after_s: 45 } }
+        : {}),
+      ...(outcome === 'QUOTA_EXCEEDED' ? { quota: { period: 'DAY', limit: 100000, remaining: 0 } } : {}),
+      latency_ms: random.int(3, 250) + random.next(),
+      cost: allowed ? random.int(1, 50) * 1000 : 0,
+      client_ip: ip(),
+      origin: key.keyType === 'CLIENT' ? 'https://app.example.com' : null,
+      user_agent: random.pick(['node-fetch/3', 'python-httpx/0.27', 'curl/8.5']),
+      region: random.pick(['eu-west-1', 'us-east-1']),
+      source: { name: 'sim-gateway', version: '1.0.0' },
+    };
+  }
+}

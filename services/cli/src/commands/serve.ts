@@ -1,0 +1,88 @@
+import { type ClickHouseDriver, migrationStatus } from '@keytrail/clickhouse';
+import { generateAdminToken, type KeytrailConfig, KeytrailError, type Logger } from '@keytrail/core';
+import { adminAuthenticator, createHttpApp, type ReadinessCheck } from '@keytrail/http';
+import { registerApiRoutes } from '@keytrail/api';
+import { createIngestService } from '@keytrail/ingest';
+import { createProjector } from '@keytrail/projector';
+import type { Topics } from '@keytrail/kafka';
+import type { Kafka } from 'kafkajs';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Lifecycle } from '../lifecycle.ts';
+import { connectClickHouse, connectKafka, createCodec, kafkaReachable } from '../runtime.ts';
+
+export type ServiceName = 'ingest' | 'projector' | 'api';
+
+export interface ServeOptions {
+  config: KeytrailConfig;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  /** Which services this process runs; all three = all-in-one. */
+  services: readonly ServiceName[];
+  /** All-in-one may start a managed broker and embedded ClickHouse. */
+  allInOne: boolean;
+  /** Host to listen on (default 0.0.0.0 for services, 127.0.0.1 for all-in-one). */
+  host?: string;
+}
+
+export interface Served {
+  url: string;
+  adminToken: string;
+  /** True when the token was generated for this run (print it). */
+  generatedToken: boolean;
+  brokers: string[];
+  ch: ClickHouseDriver | undefined;
+  kafka: Kafka | undefined;
+}
+
+/** Starts the chosen services in this process and, when any serves HTTP, the HTTP server. */
+export async function serve(options: ServeOptions): Promise<Served> {
+  const { config, logger, lifecycle, services } = options;
+  const wants = (s: ServiceName) => services.includes(s);
+  const adminToken = config.adminToken ?? (options.allInOne ? generateAdminToken() : undefined);
+  const needsHttp = wants('ingest') || wants('api');
+  if (needsHttp && !adminToken) throw new KeytrailError('UNAVAILABLE', 'Set KEYTRAIL_ADMIN_TOKEN: every request needs a bearer token.');
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'keytrail_' });
+  const readiness: Record<string, ReadinessCheck> = {};
+  const codec = createCodec();
+
+  let kafka: Kafka | undefined;
+  let topics: Topics | undefined;
+  let brokers: string[] = [];
+  if (wants('ingest') || wants('projector')) {
+    ({ kafka, brokers, topics } = await connectKafka(config, lifecycle, logger, { allowManaged: options.allInOne }));
+    const connected = kafka;
+    readiness.kafka = () => kafkaReachable(connected);
+  }
+  let ch: ClickHouseDriver | undefined;
+  if (wants('projector') || wants('api')) {
+    ch = await connectClickHouse(config, lifecycle, logger, { allowEmbedded: options.allInOne });
+    const driver = ch;
+    readiness.clickhouse = () => driver.ping();
+    readiness.migrations = async () => (await migrationStatus(driver)).pending.length === 0;
+  }
+
+  if (wants('projector') && kafka && topics && ch) {
+    const projector = createProjector({ kafka, ch, codec, topics, logger, metrics: registry });
+    lifecycle.add({ name: 'projector', stop: () => projector.stop() });
+    await projector.start();
+    readiness.projector = async () => projector.isReady();
+  }
+
+  let url = '';
+  if (needsHttp) {
+    const app = createHttpApp({ logger, authenticate: adminAuthenticator(adminToken!), readiness, metrics: registry });
+    if (wants('ingest') && kafka && topics) {
+      const ingest = createIngestService({ kafka, codec, topics });
+      await ingest.start();
+      lifecycle.add({ name: 'ingest producer', stop: () => ingest.stop() });
+      await ingest.register(app);
+    }
+    if (wants('api') && ch) await registerApiRoutes(app, { ch });
+    const host = options.host ?? (options.allInOne ? '127.0.0.1' : '0.0.0.0');
+    url = await app.listen({ port: config.port, host });
+    lifecycle.add({ name: 'http server', stop: () => app.close() });
+  }
+  return { url, adminToken: adminToken ?? '', generatedToken: !config.adminToken, brokers, ch, kafka };
+}

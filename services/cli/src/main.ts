@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import { createClickHouseDriver, migrate } from '@keytrail/clickhouse';
+import { createLogger, errorMessage, loadConfig } from '@keytrail/core';
+import { createLifecycle } from './lifecycle.ts';
+import { serve, type ServiceName } from './commands/serve.ts';
+import { simulate } from './commands/simulate.ts';
+
+export const COMMANDS = ['up', 'ingest', 'projector', 'api', 'migrate', 'simulate', 'help'] as const;
+
+const HELP = `keytrail <command> [options]
+
+Commands:
+  up          all-in-one: ingest + projector + API on KEYTRAIL_PORT, embedded ClickHouse,
+              managed Kafka unless KEYTRAIL_KAFKA_BROKERS is set
+              --demo      also send simulated traffic (with a leaked-key probe attack)
+              --exit      with --demo: stop after printing the demo summary
+  ingest      distributed mode: POST /v1/events → Kafka
+  projector   distributed mode: Kafka → ClickHouse
+  api         distributed mode: the query API
+  migrate     apply pending ClickHouse migrations and exit
+  simulate    send seeded realistic traffic to a running Keytrail
+              --url URL (default http://127.0.0.1:$KEYTRAIL_PORT)  --token T (default $KEYTRAIL_ADMIN_TOKEN)
+              --seed N (7)  --events N (10000)  --no-attack
+
+Environment: KEYTRAIL_KAFKA_BROKERS, KEYTRAIL_CLICKHOUSE_URL, KEYTRAIL_DATA_DIR, KEYTRAIL_PORT,
+KEYTRAIL_ADMIN_TOKEN, KEYTRAIL_TOPIC_PREFIX (see README.md).`;
+
+/** Runs one CLI command; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      demo: { type: 'boolean', default: false },
+      exit: { type: 'boolean', default: false },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      seed: { type: 'string', default: '7' },
+      events: { type: 'string', default: '10000' },
+      'no-attack': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const command = positionals[0] ?? 'help';
+  if (values.help || command === 'help') {
+    console.log(HELP);
+    return 0;
+  }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    console.error(`keytrail: unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  }
+  const logger = createLogger(`keytrail-${command}`);
+  const lifecycle = createLifecycle(logger);
+  try {
+    const config = loadConfig();
+    switch (command) {
+      case 'up': {
+        const served = await serve({ config, logger, lifecycle, services: ['ingest', 'projector', 'api'], allInOne: true });
+        console.log(`\nKeytrail is up at ${served.url}`);
+        console.log(`  Kafka: ${served.brokers.join(',')}   ClickHouse: ${config.clickhouseUrl ? 'HTTP' : `embedded (${config.dataDir}/clickhouse)`}`);
+        console.log(`  Admin token${served.generatedToken ? ' (generated for this run)' : ''}: ${served.adminToken}`);
+        console.log('  Ctrl-C stops everything it started.\n');
+        if (values.demo) {
+          const { runDemo } = await import('./commands/demo.ts');
+          await runDemo({ url: served.url, token: served.adminToken, ch: served.ch!, seed: Number(values.seed) });
+          if (values.exit) {
+            await lifecycle.stopAll();
+            return 0;
+          }
+        }
+        await lifecycle.untilSignal();
+        return 0;
+      }
+      case 'ingest':
+      case 'projector':
+      case 'api': {
+        const served = await serve({ config, logger, lifecycle, services: [command as ServiceName], allInOne: false });
+        logger.info(`keytrail ${command} running${served.url ? ` at ${served.url}` : ''}`);
+        await lifecycle.untilSignal();
+        return 0;
+      }
+      case 'migrate': {
+        const ch = createClickHouseDriver({ url: config.clickhouseUrl, dataDir: config.dataDir });
+        try {
+          const status = await migrate(ch, { onApplied: (m) => console.log(`applied ${m.name}`) });
+          console.log(`migrations: ${status.applied.length} applied, ${status.pending.length} pending`);
+        } finally {
+          await ch.close();
+        }
+        return 0;
+      }
+      case 'simulate': {
+        const token = values.token ?? config.adminToken;
+        if (!token) throw new Error('simulate needs --token or KEYTRAIL_ADMIN_TOKEN');
+        const total = Number(values.events);
+        const result = await simulate({
+          url: values.url ?? `http://127.0.0.1:${config.port}`,
+          token,
+          seed: Number(values.seed),
+          decisions: total,
+          probeAttack: !values['no-attack'],
+          onProgress: (sent) => process.stderr.write(`\rsent ${sent} events`),
+        });
+        process.stderr.write('\n');
+        console.log(JSON.stringify(result));
+        return result.rejected > 0 ? 1 : 0;
+      }
+    }
+    return 0;
+  } catch (err) {
+    console.error(`keytrail ${command}: ${errorMessage(err)}`);
+    await lifecycle.stopAll();
+    return 1;
+  }
+}

@@ -1,0 +1,50 @@
+import type { EventCodec } from '@keytrail/events';
+import type { Topics } from '@keytrail/kafka';
+import type { FastifyInstance } from 'fastify';
+import type { Kafka, Producer } from 'kafkajs';
+import { createEventPublisher, type EventPublisher } from './publisher.ts';
+import { eventsRoute } from './routes/events.ts';
+
+export * from './publisher.ts';
+export * from './routes/events.ts';
+
+export interface IngestServiceOptions {
+  kafka: Kafka;
+  codec: EventCodec;
+  topics: Topics;
+  maxEvents?: number;
+  maxBytes?: number;
+}
+
+export interface IngestService {
+  publisher: EventPublisher;
+  producer: Producer;
+  /** Registers POST /v1/events on an app built by @keytrail/http. */
+  register(app: FastifyInstance): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The ingest service: an idempotent producer plus the HTTP route that feeds it. */
+export function createIngestService(options: IngestServiceOptions): IngestService {
+  const producer = options.kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  const publisher = createEventPublisher({ producer, codec: options.codec, topics: options.topics });
+  return {
+    publisher,
+    producer,
+    async register(app) {
+      await app.register(eventsRoute, {
+        publisher,
+        codec: options.codec,
+        ...(options.maxEvents ? { maxEvents: options.maxEvents } : {}),
+        ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
+      });
+    },
+    start: () => producer.connect(),
+    stop: () => producer.disconnect(),
+  };
+}

@@ -1,0 +1,133 @@
+import { KeytrailError } from '@keytrail/core';
+import { type EventCodec, eventFromJson, type FieldError, type KeytrailEvent } from '@keytrail/events';
+import type { FastifyInstance } from 'fastify';
+import { Counter } from 'prom-client';
+import type { EventPublisher } from '../publisher.ts';
+
+export interface EventsRouteOptions {
+  publisher: EventPublisher;
+  codec: EventCodec;
+  /** Events per request (default 5,000). */
+  maxEvents?: number;
+  /** Bytes per request (default 5 MiB). */
+  maxBytes?: number;
+}
+
+interface Rejected {
+  index: number;
+  errors: FieldError[];
+}
+
+/** NDJSON: one event per line; a line that is not JSON is rejected by its index, the rest go on. */
+function parseNdjson(text: string): { items: unknown[]; lineErrors: Map<number, string> } {
+  const items: unknown[] = [];
+  const lineErrors = new Map<number, string>();
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      items.push(JSON.parse(line));
+    } catch (err) {
+      lineErrors.set(items.length, `is not JSON: ${(err as Error).message}`);
+      items.push(undefined);
+    }
+  }
+  return { items, lineErrors };
+}
+
+/**
+ * POST /v1/events (DESIGN.md "HTTP"). Valid items are published; invalid ones are reported by
+ * index and field path. The 202 is sent only after Kafka acknowledged every accepted event.
+ */
+export async function eventsRoute(app: FastifyInstance, options: EventsRouteOptions): Promise<void> {
+  const maxEvents = options.maxEvents ?? 5_000;
+  const maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
+  const accepted = new Counter({
+    name: 'keytrail_ingest_events_accepted_total',
+    help: 'Events acknowledged by Kafka',
+    registers: [app.metrics],
+  });
+  const rejected = new Counter({
+    name: 'keytrail_ingest_events_rejected_total',
+    help: 'Events refused by validation',
+    registers: [app.metrics],
+  });
+  const redacted = new Counter({
+    name: 'keytrail_ingest_secrets_redacted_total',
+    help: 'Secret-shaped values cut to their display prefix',
+    registers: [app.metrics],
+  });
+
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string', bodyLimit: maxBytes }, (_req, body, done) =>
+    done(null, { ndjson: body as string }),
+  );
+
+  app.post(
+    '/v1/events',
+    {
+      bodyLimit: maxBytes,
+      schema: {
+        response: {
+          202: {
+            type: 'object',
+            properties: {
+              accepted: { type: 'integer' },
+              rejected: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    index: { type: 'integer' },
+                    errors: {
+                      type: 'array',
+                      items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      await app.requireScope(request, 'ingest');
+      const body = request.body as { ndjson?: string; events?: unknown } | undefined;
+      let items: unknown[];
+      let lineErrors = new Map<number, string>();
+      if (body && typeof body === 'object' && typeof (body as { ndjson?: unknown }).ndjson === 'string') {
+        ({ items, lineErrors } = parseNdjson((body as { ndjson: string }).ndjson));
+      } else if (body && typeof body === 'object' && Array.isArray(body.events)) {
+        items = body.events;
+      } else {
+        throw new KeytrailError('VALIDATION_FAILED', 'The body must be {"events": [...]} or NDJSON, one event per line.');
+      }
+      if (items.length > maxEvents) {
+        throw new KeytrailError('PAYLOAD_TOO_LARGE', `At most ${maxEvents} events per request; got ${items.length}.`);
+      }
+
+      const valid: KeytrailEvent[] = [];
+      const refused: Rejected[] = [];
+      const now = Date.now();
+      items.forEach((item, index) => {
+        const lineError = lineErrors.get(index);
+        if (lineError) return refused.push({ index, errors: [{ path: '', message: lineError }] });
+        const result = eventFromJson(item, options.codec, now);
+        if (!result.ok) return refused.push({ index, errors: result.errors });
+        // Ingest is authorised per workspace: an event for another workspace is refused, not sent.
+        const principal = request.principal!;
+        const ws = result.value.event.workspace_id;
+        if (principal.workspaces !== '*' && !principal.workspaces.has(ws)) {
+          return refused.push({ index, errors: [{ path: 'workspace_id', message: 'this token may not ingest into it' }] });
+        }
+        if (result.redactions > 0) redacted.inc(result.redactions);
+        valid.push(result.value);
+      });
+
+      await options.publisher.publish(valid);
+      accepted.inc(valid.length);
+      rejected.inc(refused.length);
+      reply.status(202);
+      return { accepted: valid.length, rejected: refused };
+    },
+  );
+}
