@@ -54,6 +54,65 @@ export interface CodecOptions {
   writers?: { kind: EventKind; version: number; schema: avro.Schema }[];
 }
 
+interface Resolution {
+  /** The type that decodes: the reader, or the reader widened with the writer's extra enum symbols. */
+  type: avro.Type;
+  resolver: avro.Resolver;
+  /** Decoded values must be checked against the real reader (an unknown symbol fails that record only). */
+  widened: boolean;
+}
+
+type SchemaNode = { type?: unknown; name?: string; symbols?: string[]; fields?: { type: unknown }[]; items?: unknown; values?: unknown } | unknown[];
+
+function shortName(name: string): string {
+  return name.slice(name.lastIndexOf('.') + 1);
+}
+
+/** Collects enum symbols by (short) name. */
+function enumSymbols(node: unknown, out: Map<string, string[]>): void {
+  if (Array.isArray(node)) return node.forEach((n) => enumSymbols(n, out));
+  if (!node || typeof node !== 'object') return;
+  const n = node as Exclude<SchemaNode, unknown[]>;
+  if (n.type === 'enum' && n.name && n.symbols) out.set(shortName(n.name), n.symbols);
+  n.fields?.forEach((f) => enumSymbols(f.type, out));
+  for (const child of [n.items, n.values, typeof n.type === 'object' ? n.type : undefined]) enumSymbols(child, out);
+}
+
+/** A copy of `schema` whose enums also hold the symbols `extra` has for the same enum name. */
+function widenEnums(schema: unknown, extra: Map<string, string[]>): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => widenEnums(s, extra));
+  if (!schema || typeof schema !== 'object') return schema;
+  const node = { ...(schema as Record<string, unknown>) };
+  if (node.type === 'enum' && typeof node.name === 'string') {
+    const symbols = node.symbols as string[];
+    node.symbols = [...symbols, ...(extra.get(shortName(node.name)) ?? []).filter((s) => !symbols.includes(s))];
+    return node;
+  }
+  if (Array.isArray(node.fields)) node.fields = node.fields.map((f: Record<string, unknown>) => ({ ...f, type: widenEnums(f.type, extra) }));
+  for (const key of ['items', 'values', 'type'] as const) if (node[key] && typeof node[key] === 'object') node[key] = widenEnums(node[key], extra);
+  return node;
+}
+
+/**
+ * avsc refuses a writer whose enums have symbols the reader lacks, for every record. The Avro
+ * specification fails only the records that carry such a symbol; widening the reader's enums
+ * and checking each decoded value against the real reader gives exactly that.
+ */
+function createResolution(writer: WriterSchema, target: WriterSchema): Resolution {
+  try {
+    return { type: target.type, resolver: target.type.createResolver(writer.type), widened: false };
+  } catch (err) {
+    const writerEnums = new Map<string, string[]>();
+    enumSymbols(writer.schema, writerEnums);
+    const widened = toAvroType(widenEnums(target.schema, writerEnums) as avro.Schema);
+    try {
+      return { type: widened, resolver: widened.createResolver(writer.type), widened: true };
+    } catch {
+      throw err; // not an enum difference: the schemas are incompatible
+    }
+  }
+}
+
 function describe(kind: EventKind, version: number, schema: avro.Schema): WriterSchema {
   const type = toAvroType(schema);
   const fingerprint = crc64Avro(canonicalForm(type));
@@ -67,7 +126,7 @@ function describe(kind: EventKind, version: number, schema: avro.Schema): Writer
 export function createEventCodec(options: CodecOptions = {}): EventCodec {
   const byFingerprint = new Map<bigint, WriterSchema>();
   const readers = new Map<EventKind, WriterSchema>();
-  const resolvers = new Map<bigint, avro.Resolver | null>();
+  const resolvers = new Map<bigint, Resolution | null>();
 
   const registerWriter = (kind: EventKind, version: number, schema: avro.Schema): WriterSchema => {
     const writer = describe(kind, version, schema);
@@ -94,13 +153,13 @@ export function createEventCodec(options: CodecOptions = {}): EventCodec {
   };
 
   // null = writer and reader are the same schema; no resolution needed.
-  const resolverFor = (writer: WriterSchema, target: WriterSchema): avro.Resolver | null => {
-    let resolver = resolvers.get(writer.fingerprint);
-    if (resolver === undefined) {
-      resolver = writer === target ? null : target.type.createResolver(writer.type);
-      resolvers.set(writer.fingerprint, resolver);
+  const resolutionFor = (writer: WriterSchema, target: WriterSchema): Resolution | null => {
+    let resolution = resolvers.get(writer.fingerprint);
+    if (resolution === undefined) {
+      resolution = writer === target ? null : createResolution(writer, target);
+      resolvers.set(writer.fingerprint, resolution);
     }
-    return resolver;
+    return resolution;
   };
 
   return {
@@ -128,10 +187,14 @@ export function createEventCodec(options: CodecOptions = {}): EventCodec {
       }
       const target = reader(writer.kind);
       try {
-        const event = target.type.fromBuffer(
-          buf.subarray(HEADER_LENGTH),
-          resolverFor(writer, target) ?? undefined,
-        );
+        const body = buf.subarray(HEADER_LENGTH);
+        const resolution = resolutionFor(writer, target);
+        const event = resolution ? resolution.type.fromBuffer(body, resolution.resolver) : target.type.fromBuffer(body);
+        if (resolution?.widened) {
+          const problems: string[] = [];
+          target.type.isValid(event, { errorHook: (path: string[], value: unknown) => problems.push(`${path.join('.')}=${JSON.stringify(value)}`) });
+          if (problems.length > 0) throw new Error(`not representable in the reader schema: ${problems.join(', ')}`);
+        }
         return { kind: writer.kind, event, version: writer.version } as DecodedEvent;
       } catch (cause) {
         throw new EventDecodeError('BAD_BODY', `cannot decode ${writer.kind} v${writer.version}: ${String(cause)}`, {

@@ -37,14 +37,13 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   const app = Fastify({
-    loggerInstance: options.logger as FastifyBaseLogger,
+    // Per-request info lines would drown everything else under load; warnings and errors stay.
+    loggerInstance: options.logger.child({}, { level: process.env.KEYTRAIL_HTTP_LOG_LEVEL ?? 'warn' }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 5 * 1024 * 1024,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : newRequestId();
     },
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: true,
     return503OnClosing: true,
   });
 

@@ -7,6 +7,9 @@ function kafkaLogCreator(logger: Logger | undefined) {
     ({ level, log }: { level: number; log: { message: string; [k: string]: unknown } }) => {
       if (!logger) return;
       const { message, ...extra } = log;
+      // Producers here are idempotent with bounded retries on purpose: a request that cannot be
+      // acknowledged in time fails (503) and is retried by the client; event ids dedupe it.
+      if (message.startsWith('Limiting retries for the idempotent producer')) return;
       if (level === logLevel.ERROR) logger.error(extra, `kafka: ${message}`);
       else if (level === logLevel.WARN) logger.warn(extra, `kafka: ${message}`);
     };

@@ -1,7 +1,7 @@
 import type { EventCodec } from '@keytrail/events';
 import type { Topics } from '@keytrail/kafka';
 import type { FastifyInstance } from 'fastify';
-import type { Kafka, Producer } from 'kafkajs';
+import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { createEventPublisher, type EventPublisher } from './publisher.ts';
 import { eventsRoute } from './routes/events.ts';
 
@@ -31,6 +31,8 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    // murmur2 on the key, as the Java client does: a key's events stay on one partition.
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
   const publisher = createEventPublisher({ producer, codec: options.codec, topics: options.topics });
   return {

@@ -8,7 +8,7 @@ import {
 import { type Logger, retry } from '@keytrail/core';
 import type { EventCodec, EventKind } from '@keytrail/events';
 import type { Topics } from '@keytrail/kafka';
-import type { Admin, Batch, Consumer, Kafka, Producer } from 'kafkajs';
+import { type Admin, type Batch, type Consumer, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { type ProjectorMetrics, createProjectorMetrics } from './metrics.ts';
 import { sendDeadLetters } from './sink/deadLetter.ts';
@@ -63,7 +63,12 @@ export function createProjector(options: ProjectorOptions): Projector {
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
   });
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   const admin: Admin = kafka.admin();
   /** Plans read from Kafka, per "topic:partition"; dropped on every rebalance. */
   const plans = new Map<string, BatchPlan | null>();

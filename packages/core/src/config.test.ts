@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PORT, loadConfig, maskSecret } from './config.ts';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ kafkaBrokers: undefined, clickhouseUrl: undefined, port: DEFAULT_PORT, adminToken: undefined, topicPrefix: 'keytrail.' });
+    expect(config.dataDir.endsWith('.keytrail')).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      KEYTRAIL_KAFKA_BROKERS: 'a:9092, b:9093',
+      KEYTRAIL_CLICKHOUSE_URL: 'http://default:pw@ch:8123/keytrail',
+      KEYTRAIL_DATA_DIR: '/var/lib/keytrail',
+      KEYTRAIL_PORT: '9000',
+      KEYTRAIL_ADMIN_TOKEN: 'kt_admin_x',
+      KEYTRAIL_TOPIC_PREFIX: 'prod.kt.',
+    });
+    expect(config).toEqual({
+      kafkaBrokers: ['a:9092', 'b:9093'],
+      clickhouseUrl: 'http://default:pw@ch:8123/keytrail',
+      dataDir: '/var/lib/keytrail',
+      port: 9000,
+      adminToken: 'kt_admin_x',
+      topicPrefix: 'prod.kt.',
+    });
+  });
+
+  it.each([
+    [{ KEYTRAIL_KAFKA_BROKERS: 'localhost' }, /KEYTRAIL_KAFKA_BROKERS/],
+    [{ KEYTRAIL_CLICKHOUSE_URL: 'tcp://ch:9000' }, /KEYTRAIL_CLICKHOUSE_URL/],
+    [{ KEYTRAIL_PORT: 'eighty' }, /KEYTRAIL_PORT/],
+    [{ KEYTRAIL_TOPIC_PREFIX: 'bad prefix' }, /KEYTRAIL_TOPIC_PREFIX/],
+  ])('names the bad variable in %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('masks secrets to a short prefix', () => {
+    expect(maskSecret('kt_admin_AeX3cnIkXUoxvGqXGOtZ')).toBe('kt_admin_AeX…');
+  });
+});

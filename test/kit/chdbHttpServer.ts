@@ -1,0 +1,202 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync, inflateSync } from 'node:zlib';
+import { Session } from 'chdb';
+
+/**
+ * A minimal ClickHouse-HTTP-compatible endpoint over chdb, so @clickhouse/client (and so the
+ * HTTP driver) can be tested against the real ClickHouse engine on a machine where no modern
+ * ClickHouse server can be installed. It speaks what the client uses: GET /ping; queries in the
+ * body or `query` parameter; `param_*` bound server-side; settings as URL parameters; INSERT …
+ * FORMAT with data in the body; gzip both ways; exceptions with X-ClickHouse-Exception-Code.
+ * Not a server: one chdb session, queries one at a time, no users.
+ */
+export interface ChdbHttpServer {
+  url: string;
+  port: number;
+  session: Session;
+  /** Stop accepting connections (cut existing ones): ClickHouse is "down". */
+  stop(): Promise<void>;
+  /** Listen again on the same port. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// URL parameters that steer the HTTP layer, not the query.
+const TRANSPORT_PARAMS = new Set([
+  'query',
+  'query_id',
+  'database',
+  'default_format',
+  'user',
+  'password',
+  'session_id',
+  'session_timeout',
+  'session_check',
+  'role',
+  'enable_http_compression',
+  'wait_end_of_query',
+  'send_progress_in_http_headers',
+  'http_headers_progress_interval_ms',
+  'compress',
+  'decompress',
+]);
+
+const INSERT_RE = /^\s*INSERT\s+INTO\s+([\w.`"]+)\s*(?:\(([^)]*)\))?\s*(?:SETTINGS\s+[\s\S]*?)?FORMAT\s+(\w+)\s*$/i;
+const TRAILING_FORMAT_RE = /\s+FORMAT\s+(\w+)\s*;?\s*$/i;
+const READ_QUERY_RE = /^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b/i;
+
+function statusFor(code: number): number {
+  if (code === 62) return 400; // SYNTAX_ERROR
+  if (code === 60 || code === 81) return 404; // UNKNOWN_TABLE, UNKNOWN_DATABASE
+  if (code === 516) return 401;
+  return 500;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks);
+  const encoding = req.headers['content-encoding'];
+  if (encoding === 'gzip') return gunzipSync(raw);
+  if (encoding === 'deflate') return inflateSync(raw);
+  return raw;
+}
+
+function settingsClause(settings: [string, string][]): string {
+  if (settings.length === 0) return '';
+  return ` SETTINGS ${settings
+    .map(([k, v]) => {
+      if (!/^[a-z_0-9]+$/i.test(k)) throw Object.assign(new Error(`bad setting ${k}`), { clickhouseCode: 115 });
+      return `${k} = ${/^-?\d+(\.\d+)?$/.test(v) ? v : `'${v.replace(/[\\']/g, '\\$&')}'`}`;
+    })
+    .join(', ')}`;
+}
+
+export async function startChdbHttpServer(options: { path?: string; port?: number } = {}): Promise<ChdbHttpServer> {
+  const path = options.path ?? mkdtempSync(join(tmpdir(), 'keytrail-chdb-http-'));
+  const session = new Session(path);
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => {});
+    return run;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/ping' || (url.pathname === '/' && req.method === 'GET' && !url.searchParams.has('query'))) {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8' }).end('Ok.\n');
+      return;
+    }
+    const body = (await readBody(req)).toString('utf8');
+    const params: Record<string, string> = {};
+    const settings: [string, string][] = [];
+    for (const [key, value] of url.searchParams) {
+      if (key.startsWith('param_')) params[key.slice(6)] = value;
+      else if (!TRANSPORT_PARAMS.has(key)) settings.push([key, value]);
+    }
+    const queryId = url.searchParams.get('query_id') ?? crypto.randomUUID();
+    const queryParam = url.searchParams.get('query');
+    const gzip = url.searchParams.get('enable_http_compression') === '1' && /gzip/.test(String(req.headers['accept-encoding']));
+
+    const reply = (status: number, payload: Buffer | string, headers: Record<string, string>) => {
+      let data = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
+      const extra: Record<string, string> = {};
+      if (gzip) {
+        data = gzipSync(data);
+        extra['content-encoding'] = 'gzip';
+      }
+      res.writeHead(status, { 'x-clickhouse-query-id': queryId, ...headers, ...extra }).end(data);
+    };
+
+    try {
+      const insert = queryParam ? INSERT_RE.exec(queryParam) : null;
+      if (insert && body.length > 0) {
+        const [, table, columns, format] = insert;
+        const summary = await serial(() =>
+          session.insert({
+            table: table!.replace(/[`"]/g, ''),
+            values: Buffer.from(body),
+            format: format as 'JSONEachRow',
+            ...(columns ? { columns: columns.split(',').map((c) => c.trim().replace(/[`"]/g, '')) } : {}),
+            settings: Object.fromEntries(settings),
+          }),
+        );
+        reply(200, '', {
+          'x-clickhouse-summary': JSON.stringify({ written_rows: String(summary.rowsWritten), written_bytes: String(summary.bytesWritten) }),
+        });
+        return;
+      }
+      let sql = queryParam ? (body ? `${queryParam} ${body}` : queryParam) : body;
+      let format = url.searchParams.get('default_format') ?? 'TabSeparated';
+      const trailing = TRAILING_FORMAT_RE.exec(sql);
+      if (trailing) {
+        format = trailing[1]!;
+        sql = sql.slice(0, trailing.index);
+      }
+      sql = sql.replace(/;\s*$/, '');
+      if (READ_QUERY_RE.test(sql)) sql += settingsClause(settings);
+      const result = await serial(() => session.queryBindAsync(sql, params, { format }));
+      reply(200, Buffer.from(result.bytes()), {
+        'content-type': format.startsWith('JSON') ? 'application/json; charset=UTF-8' : 'text/plain; charset=UTF-8',
+        'x-clickhouse-format': format,
+        'x-clickhouse-summary': JSON.stringify({ read_rows: String(result.rowsRead), read_bytes: String(result.bytesRead) }),
+      });
+    } catch (err) {
+      const e = err as { clickhouseCode?: number; message?: string };
+      const code = typeof e.clickhouseCode === 'number' ? e.clickhouseCode : 1002;
+      const message = e.message?.startsWith('Code:') ? e.message : `Code: ${code}. DB::Exception: ${e.message ?? String(err)}`;
+      reply(statusFor(code), `${message}\n`, { 'x-clickhouse-exception-code': String(code), 'content-type': 'text/plain; charset=UTF-8' });
+    }
+  };
+
+  let server: Server | undefined;
+  const sockets = new Set<Socket>();
+  let port = options.port ?? 0;
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      const s = createServer((req, res) => {
+        handle(req, res).catch((err) => res.writeHead(500).end(String(err)));
+      });
+      s.keepAliveTimeout = 2_000;
+      s.on('connection', (socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => {
+        const address = s.address();
+        port = typeof address === 'object' && address ? address.port : port;
+        server = s;
+        resolve();
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (!server) return resolve();
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+      server = undefined;
+    });
+  await listen();
+  return {
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    session,
+    stop,
+    start: listen,
+    async close() {
+      await stop();
+      await queue;
+      session.close();
+    },
+  };
+}
