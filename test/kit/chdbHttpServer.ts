@@ -49,6 +49,36 @@ const INSERT_RE = /^\s*INSERT\s+INTO\s+([\w.`"]+)\s*(?:\(([^)]*)\))?\s*(?:SETTIN
 const TRAILING_FORMAT_RE = /\s+FORMAT\s+(\w+)\s*;?\s*$/i;
 const READ_QUERY_RE = /^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b/i;
 
+/** ClickHouse reads HTTP query parameters in its "escaped" text format; chdb binds raw values. */
+function unescapeText(value: string): string | null {
+  const map: Record<string, string> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0', a: '\x07', v: '\v', N: '\\N' };
+  if (value === '\\N') return null; // the NULL marker; chdb binds null as NULL
+  return value.replace(/\\(.)/g, (_m, c: string) => map[c] ?? c);
+}
+
+const PLACEHOLDER_RE = /\{(\w+):([^{}]+)\}/g;
+
+/**
+ * ClickHouse parses each `param_x` with the escaped-text reader of its placeholder type. chdb's
+ * binding TSV-escapes JS strings first, which is right for scalars (we unescape the wire text)
+ * but would double the backslashes inside composite values ([…], (…), {…}). Those are bound as
+ * their exact wire text through a String placeholder and parsed by CAST, as the server would.
+ */
+function bindWireParams(sql: string, wire: Record<string, string>): { sql: string; params: Record<string, string | null> } {
+  const params: Record<string, string | null> = {};
+  const rewritten = sql.replace(PLACEHOLDER_RE, (match, name: string, type: string) => {
+    const value = wire[name];
+    if (value === undefined) return match;
+    if (/^\s*(Array|Map|Tuple|Nested)\s*\(/.test(type)) {
+      params[`${name}__wire`] = value;
+      return `CAST({${name}__wire:String}, '${type.replace(/'/g, "\\'")}')`;
+    }
+    params[name] = unescapeText(value);
+    return match;
+  });
+  return { sql: rewritten, params };
+}
+
 function statusFor(code: number): number {
   if (code === 62) return 400; // SYNTAX_ERROR
   if (code === 60 || code === 81) return 404; // UNKNOWN_TABLE, UNKNOWN_DATABASE
@@ -140,7 +170,8 @@ export async function startChdbHttpServer(options: { path?: string; port?: numbe
       }
       sql = sql.replace(/;\s*$/, '');
       if (READ_QUERY_RE.test(sql)) sql += settingsClause(settings);
-      const result = await serial(() => session.queryBindAsync(sql, params, { format }));
+      const bound = bindWireParams(sql, params);
+      const result = await serial(() => session.queryBindAsync(bound.sql, bound.params, { format }));
       reply(200, Buffer.from(result.bytes()), {
         'content-type': format.startsWith('JSON') ? 'application/json; charset=UTF-8' : 'text/plain; charset=UTF-8',
         'x-clickhouse-format': format,

@@ -1,0 +1,111 @@
+import {
+  type ClickHouseDriver,
+  countAuthDecisions,
+  getKeyUsage,
+  insertAuthDecisions,
+  migrate,
+  migrationStatus,
+  toAuthDecisionRow,
+} from '@keytrail/clickhouse';
+import { isKeytrailError } from '@keytrail/core';
+import { createEventCodec, eventFromJson } from '@keytrail/events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const codec = createEventCodec();
+
+export function decisionRows(count: number, fields: (i: number) => Record<string, unknown>) {
+  return Array.from({ length: count }, (_, i) => {
+    const parsed = eventFromJson({ type: 'auth_decision', request_id: `r${i}`, ...fields(i) }, codec);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    return toAuthDecisionRow(parsed.value.event as never, { partition: 0, offset: String(i) });
+  });
+}
+
+/**
+ * The behaviour both ClickHouse drivers must share, run once per driver (embedded chdb, HTTP
+ * against chdb's endpoint, and a real server where one is reachable).
+ */
+export function clickHouseDriverSuite(name: string, connect: () => Promise<{ ch: ClickHouseDriver; close(): Promise<void> }>) {
+  describe(`ClickHouse driver: ${name}`, () => {
+    let ch: ClickHouseDriver;
+    let close: () => Promise<void>;
+    beforeAll(async () => {
+      ({ ch, close } = await connect());
+    });
+    afterAll(async () => {
+      await close?.();
+    });
+
+    it('answers ping', async () => {
+      expect(await ch.ping()).toBe(true);
+    });
+
+    it('applies every migration once and records it', async () => {
+      const first = await migrate(ch);
+      expect(first.pending).toEqual([]);
+      const again = await migrate(ch);
+      expect(again.applied).toEqual(first.applied);
+      expect((await migrationStatus(ch)).pending).toEqual([]);
+    });
+
+    it('binds parameters on the server: quotes and SQL in values stay values', async () => {
+      const hostile = "x' OR 1=1 --\\'; DROP TABLE auth_decisions";
+      const rows = await ch.query<{ s: string; n: number; a: string[]; t: string; missing: null }>(
+        "SELECT {s:String} AS s, {n:UInt32} + 1 AS n, {a:Array(String)} AS a, {t:DateTime64(3, 'UTC')} AS t, {missing:Nullable(String)} AS missing",
+        { s: hostile, n: 41, a: ['p', "q'r"], t: new Date(Date.UTC(2026, 10, 22, 4, 5, 6, 789)), missing: null },
+      );
+      expect(rows).toEqual([{ s: hostile, n: 42, a: ['p', "q'r"], t: '2026-11-22T04:05:06.789Z', missing: null }]);
+      expect(await countAuthDecisions(ch)).toBeGreaterThanOrEqual(0); // the table is still there
+    });
+
+    it('discards a re-sent insert with the same deduplication token', async () => {
+      const ws = `ws_dedup_${name.replace(/\W/g, '')}`;
+      const rows = decisionRows(100, (i) => ({ workspace_id: ws, key_id: 'k1', occurred_at: Date.UTC(2026, 10, 22, 4, i % 5), outcome: 'ALLOWED' }));
+      const settings = { insert_deduplication_token: `test/${ws}/0-99` };
+      await insertAuthDecisions(ch, rows, { settings });
+      await insertAuthDecisions(ch, rows, { settings });
+      expect(await countAuthDecisions(ch, ws)).toBe(100);
+      await insertAuthDecisions(ch, rows, { settings: { insert_deduplication_token: `test/${ws}/100-199` } });
+      expect(await countAuthDecisions(ch, ws)).toBe(200);
+    });
+
+    it('buckets one key’s usage by outcome, leaving empty buckets out', async () => {
+      const ws = `ws_usage_${name.replace(/\W/g, '')}`;
+      const rows = decisionRows(60, (i) => ({
+        workspace_id: ws,
+        key_id: i % 10 === 9 ? 'other_key' : 'key_1',
+        occurred_at: Date.UTC(2026, 10, 22, 4, i < 30 ? 0 : 2, i % 60, 500),
+        outcome: i % 3 === 0 ? 'INVALID_KEY' : 'ALLOWED',
+      }));
+      await insertAuthDecisions(ch, rows, { settings: { insert_deduplication_token: `usage/${ws}` } });
+      const buckets = await getKeyUsage(ch, {
+        workspaceId: ws,
+        keyId: 'key_1',
+        from: new Date(Date.UTC(2026, 10, 22, 4)),
+        to: new Date(Date.UTC(2026, 10, 22, 5)),
+        granularity: 'minute',
+      });
+      const expected = (minute: number) => {
+        const mine = rows.filter((r) => r.key_id === 'key_1' && new Date(Number(r.occurred_at) * 1000).getUTCMinutes() === minute);
+        const byOutcome: Record<string, number> = {};
+        for (const r of mine) byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
+        return { start: new Date(Date.UTC(2026, 10, 22, 4, minute)).toISOString(), total: mine.length, by_outcome: byOutcome };
+      };
+      expect(buckets).toEqual([expected(0), expected(2)]);
+    });
+
+    it('reports a bad statement as a KeytrailError that is not retriable', async () => {
+      const err = await ch.query('SELECT (1 +').catch((e: unknown) => e);
+      expect(isKeytrailError(err)).toBe(true);
+      expect((err as { retriable: boolean }).retriable).toBe(false);
+      expect((err as Error).message).toMatch(/Syntax error|SYNTAX_ERROR/i);
+    });
+
+    it('streams rows', async () => {
+      const seen: number[] = [];
+      for await (const row of ch.stream<{ n: number }>('SELECT number AS n FROM numbers({count:UInt32})', { count: 2500 })) seen.push(row.n);
+      expect(seen.length).toBe(2500);
+      expect(seen.at(-1)).toBe(2499);
+    });
+  });
+}
