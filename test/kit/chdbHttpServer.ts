@@ -45,13 +45,24 @@ const TRANSPORT_PARAMS = new Set([
   'decompress',
 ]);
 
-const INSERT_RE = /^\s*INSERT\s+INTO\s+([\w.`"]+)\s*(?:\(([^)]*)\))?\s*(?:SETTINGS\s+[\s\S]*?)?FORMAT\s+(\w+)\s*$/i;
+const INSERT_RE =
+  /^\s*INSERT\s+INTO\s+([\w.`"]+)\s*(?:\(([^)]*)\))?\s*(?:SETTINGS\s+[\s\S]*?)?FORMAT\s+(\w+)\s*$/i;
 const TRAILING_FORMAT_RE = /\s+FORMAT\s+(\w+)\s*;?\s*$/i;
 const READ_QUERY_RE = /^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b/i;
 
 /** ClickHouse reads HTTP query parameters in its "escaped" text format; chdb binds raw values. */
 function unescapeText(value: string): string | null {
-  const map: Record<string, string> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0', a: '\x07', v: '\v', N: '\\N' };
+  const map: Record<string, string> = {
+    b: '\b',
+    f: '\f',
+    r: '\r',
+    n: '\n',
+    t: '\t',
+    '0': '\0',
+    a: '\x07',
+    v: '\v',
+    N: '\\N',
+  };
   if (value === '\\N') return null; // the NULL marker; chdb binds null as NULL
   return value.replace(/\\(.)/g, (_m, c: string) => map[c] ?? c);
 }
@@ -64,7 +75,10 @@ const PLACEHOLDER_RE = /\{(\w+):([^{}]+)\}/g;
  * but would double the backslashes inside composite values ([…], (…), {…}). Those are bound as
  * their exact wire text through a String placeholder and parsed by CAST, as the server would.
  */
-function bindWireParams(sql: string, wire: Record<string, string>): { sql: string; params: Record<string, string | null> } {
+function bindWireParams(
+  sql: string,
+  wire: Record<string, string>,
+): { sql: string; params: Record<string, string | null> } {
   const params: Record<string, string | null> = {};
   const rewritten = sql.replace(PLACEHOLDER_RE, (match, name: string, type: string) => {
     const value = wire[name];
@@ -100,13 +114,16 @@ function settingsClause(settings: [string, string][]): string {
   if (settings.length === 0) return '';
   return ` SETTINGS ${settings
     .map(([k, v]) => {
-      if (!/^[a-z_0-9]+$/i.test(k)) throw Object.assign(new Error(`bad setting ${k}`), { clickhouseCode: 115 });
+      if (!/^[a-z_0-9]+$/i.test(k))
+        throw Object.assign(new Error(`bad setting ${k}`), { clickhouseCode: 115 });
       return `${k} = ${/^-?\d+(\.\d+)?$/.test(v) ? v : `'${v.replace(/[\\']/g, '\\$&')}'`}`;
     })
     .join(', ')}`;
 }
 
-export async function startChdbHttpServer(options: { path?: string; port?: number } = {}): Promise<ChdbHttpServer> {
+export async function startChdbHttpServer(
+  options: { path?: string; port?: number } = {},
+): Promise<ChdbHttpServer> {
   const path = options.path ?? mkdtempSync(join(tmpdir(), 'keytrail-chdb-http-'));
   const session = new Session(path);
   let queue: Promise<unknown> = Promise.resolve();
@@ -118,7 +135,10 @@ export async function startChdbHttpServer(options: { path?: string; port?: numbe
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/ping' || (url.pathname === '/' && req.method === 'GET' && !url.searchParams.has('query'))) {
+    if (
+      url.pathname === '/ping' ||
+      (url.pathname === '/' && req.method === 'GET' && !url.searchParams.has('query'))
+    ) {
       res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8' }).end('Ok.\n');
       return;
     }
@@ -131,7 +151,9 @@ export async function startChdbHttpServer(options: { path?: string; port?: numbe
     }
     const queryId = url.searchParams.get('query_id') ?? crypto.randomUUID();
     const queryParam = url.searchParams.get('query');
-    const gzip = url.searchParams.get('enable_http_compression') === '1' && /gzip/.test(String(req.headers['accept-encoding']));
+    const gzip =
+      url.searchParams.get('enable_http_compression') === '1' &&
+      /gzip/.test(String(req.headers['accept-encoding']));
 
     const reply = (status: number, payload: Buffer | string, headers: Record<string, string>) => {
       let data = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
@@ -157,7 +179,10 @@ export async function startChdbHttpServer(options: { path?: string; port?: numbe
           }),
         );
         reply(200, '', {
-          'x-clickhouse-summary': JSON.stringify({ written_rows: String(summary.rowsWritten), written_bytes: String(summary.bytesWritten) }),
+          'x-clickhouse-summary': JSON.stringify({
+            written_rows: String(summary.rowsWritten),
+            written_bytes: String(summary.bytesWritten),
+          }),
         });
         return;
       }
@@ -173,15 +198,25 @@ export async function startChdbHttpServer(options: { path?: string; port?: numbe
       const bound = bindWireParams(sql, params);
       const result = await serial(() => session.queryBindAsync(bound.sql, bound.params, { format }));
       reply(200, Buffer.from(result.bytes()), {
-        'content-type': format.startsWith('JSON') ? 'application/json; charset=UTF-8' : 'text/plain; charset=UTF-8',
+        'content-type': format.startsWith('JSON')
+          ? 'application/json; charset=UTF-8'
+          : 'text/plain; charset=UTF-8',
         'x-clickhouse-format': format,
-        'x-clickhouse-summary': JSON.stringify({ read_rows: String(result.rowsRead), read_bytes: String(result.bytesRead) }),
+        'x-clickhouse-summary': JSON.stringify({
+          read_rows: String(result.rowsRead),
+          read_bytes: String(result.bytesRead),
+        }),
       });
     } catch (err) {
       const e = err as { clickhouseCode?: number; message?: string };
       const code = typeof e.clickhouseCode === 'number' ? e.clickhouseCode : 1002;
-      const message = e.message?.startsWith('Code:') ? e.message : `Code: ${code}. DB::Exception: ${e.message ?? String(err)}`;
-      reply(statusFor(code), `${message}\n`, { 'x-clickhouse-exception-code': String(code), 'content-type': 'text/plain; charset=UTF-8' });
+      const message = e.message?.startsWith('Code:')
+        ? e.message
+        : `Code: ${code}. DB::Exception: ${e.message ?? String(err)}`;
+      reply(statusFor(code), `${message}\n`, {
+        'x-clickhouse-exception-code': String(code),
+        'content-type': 'text/plain; charset=UTF-8',
+      });
     }
   };
 

@@ -25,7 +25,10 @@ export function decisionRows(count: number, fields: (i: number) => Record<string
  * The behaviour both ClickHouse drivers must share, run once per driver (embedded chdb, HTTP
  * against chdb's endpoint, and a real server where one is reachable).
  */
-export function clickHouseDriverSuite(name: string, connect: () => Promise<{ ch: ClickHouseDriver; close(): Promise<void> }>) {
+export function clickHouseDriverSuite(
+  name: string,
+  connect: () => Promise<{ ch: ClickHouseDriver; close(): Promise<void> }>,
+) {
   describe(`ClickHouse driver: ${name}`, () => {
     let ch: ClickHouseDriver;
     let close: () => Promise<void>;
@@ -52,15 +55,28 @@ export function clickHouseDriverSuite(name: string, connect: () => Promise<{ ch:
       const hostile = "x' OR 1=1 --\\'; DROP TABLE auth_decisions";
       const rows = await ch.query<{ s: string; n: number; a: string[]; t: string; missing: null }>(
         "SELECT {s:String} AS s, {n:UInt32} + 1 AS n, {a:Array(String)} AS a, {t:DateTime64(3, 'UTC')} AS t, {missing:Nullable(String)} AS missing",
-        { s: hostile, n: 41, a: ['p', "q'r"], t: new Date(Date.UTC(2026, 10, 22, 4, 5, 6, 789)), missing: null },
+        {
+          s: hostile,
+          n: 41,
+          a: ['p', "q'r"],
+          t: new Date(Date.UTC(2026, 10, 22, 4, 5, 6, 789)),
+          missing: null,
+        },
       );
-      expect(rows).toEqual([{ s: hostile, n: 42, a: ['p', "q'r"], t: '2026-11-22T04:05:06.789Z', missing: null }]);
+      expect(rows).toEqual([
+        { s: hostile, n: 42, a: ['p', "q'r"], t: '2026-11-22T04:05:06.789Z', missing: null },
+      ]);
       expect(await countAuthDecisions(ch)).toBeGreaterThanOrEqual(0); // the table is still there
     });
 
     it('discards a re-sent insert with the same deduplication token', async () => {
       const ws = `ws_dedup_${name.replace(/\W/g, '')}`;
-      const rows = decisionRows(100, (i) => ({ workspace_id: ws, key_id: 'k1', occurred_at: Date.UTC(2026, 10, 22, 4, i % 5), outcome: 'ALLOWED' }));
+      const rows = decisionRows(100, (i) => ({
+        workspace_id: ws,
+        key_id: 'k1',
+        occurred_at: Date.UTC(2026, 10, 22, 4, i % 5),
+        outcome: 'ALLOWED',
+      }));
       const settings = { insert_deduplication_token: `test/${ws}/0-99` };
       await insertAuthDecisions(ch, rows, { settings });
       await insertAuthDecisions(ch, rows, { settings });
@@ -86,10 +102,16 @@ export function clickHouseDriverSuite(name: string, connect: () => Promise<{ ch:
         granularity: 'minute',
       });
       const expected = (minute: number) => {
-        const mine = rows.filter((r) => r.key_id === 'key_1' && new Date(Number(r.occurred_at) * 1000).getUTCMinutes() === minute);
+        const mine = rows.filter(
+          (r) => r.key_id === 'key_1' && new Date(Number(r.occurred_at) * 1000).getUTCMinutes() === minute,
+        );
         const byOutcome: Record<string, number> = {};
         for (const r of mine) byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
-        return { start: new Date(Date.UTC(2026, 10, 22, 4, minute)).toISOString(), total: mine.length, by_outcome: byOutcome };
+        return {
+          start: new Date(Date.UTC(2026, 10, 22, 4, minute)).toISOString(),
+          total: mine.length,
+          by_outcome: byOutcome,
+        };
       };
       expect(buckets).toEqual([expected(0), expected(2)]);
     });
@@ -103,7 +125,10 @@ export function clickHouseDriverSuite(name: string, connect: () => Promise<{ ch:
 
     it('streams rows', async () => {
       const seen: number[] = [];
-      for await (const row of ch.stream<{ n: number }>('SELECT number AS n FROM numbers({count:UInt32})', { count: 2500 })) seen.push(row.n);
+      for await (const row of ch.stream<{ n: number }>('SELECT number AS n FROM numbers({count:UInt32})', {
+        count: 2500,
+      }))
+        seen.push(row.n);
       expect(seen.length).toBe(2500);
       expect(seen.at(-1)).toBe(2499);
     });

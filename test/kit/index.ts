@@ -29,7 +29,10 @@ export function tempDir(name: string): string {
 }
 
 /** A kafkajs client on the suite's broker with this test's topics created. */
-export async function createTestKafka(prefix: string, partitions = 3): Promise<{ kafka: Kafka; topics: Topics }> {
+export async function createTestKafka(
+  prefix: string,
+  partitions = 3,
+): Promise<{ kafka: Kafka; topics: Topics }> {
   const kafka = createKafka({ brokers: testBrokers(), clientId: `test-${prefix}` });
   const topics = topicNames(prefix);
   const admin = kafka.admin();
@@ -89,10 +92,15 @@ export function spawnKeytrail(args: string[], env: Record<string, string>): Keyt
     child,
     output: () => output,
     waitForOutput: (pattern, timeoutMs = 120_000) =>
-      waitFor(`output ${pattern}`, () => {
-        if (child.exitCode !== null) throw new Error(`keytrail exited (${child.exitCode}):\n${output}`);
-        return pattern.exec(output) ?? undefined;
-      }, timeoutMs, 50),
+      waitFor(
+        `output ${pattern}`,
+        () => {
+          if (child.exitCode !== null) throw new Error(`keytrail exited (${child.exitCode}):\n${output}`);
+          return pattern.exec(output) ?? undefined;
+        },
+        timeoutMs,
+        50,
+      ),
     exited,
     async terminate(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

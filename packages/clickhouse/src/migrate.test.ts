@@ -42,7 +42,11 @@ describe('migration files', () => {
   });
 
   it('splits statements at line-ending semicolons and drops comment-only chunks', () => {
-    expect(splitStatements("-- a comment\nCREATE TABLE a (x String DEFAULT ';') ENGINE = Memory;\n\n-- only a comment;\nCREATE VIEW b AS SELECT 1;\n")).toEqual([
+    expect(
+      splitStatements(
+        "-- a comment\nCREATE TABLE a (x String DEFAULT ';') ENGINE = Memory;\n\n-- only a comment;\nCREATE VIEW b AS SELECT 1;\n",
+      ),
+    ).toEqual([
       "-- a comment\nCREATE TABLE a (x String DEFAULT ';') ENGINE = Memory",
       'CREATE VIEW b AS SELECT 1',
     ]);

@@ -67,7 +67,10 @@ async function readApplied(ch: ClickHouseDriver): Promise<Map<number, AppliedRow
   return new Map(rows.map((r) => [r.version, r]));
 }
 
-export async function migrationStatus(ch: ClickHouseDriver, migrations = loadMigrations()): Promise<MigrationStatus> {
+export async function migrationStatus(
+  ch: ClickHouseDriver,
+  migrations = loadMigrations(),
+): Promise<MigrationStatus> {
   let applied: Map<number, AppliedRow>;
   try {
     applied = await readApplied(ch);

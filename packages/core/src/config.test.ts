@@ -4,7 +4,13 @@ import { DEFAULT_PORT, loadConfig, maskSecret } from './config.ts';
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ kafkaBrokers: undefined, clickhouseUrl: undefined, port: DEFAULT_PORT, adminToken: undefined, topicPrefix: 'keytrail.' });
+    expect(config).toMatchObject({
+      kafkaBrokers: undefined,
+      clickhouseUrl: undefined,
+      port: DEFAULT_PORT,
+      adminToken: undefined,
+      topicPrefix: 'keytrail.',
+    });
     expect(config.dataDir.endsWith('.keytrail')).toBe(true);
   });
 

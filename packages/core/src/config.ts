@@ -61,7 +61,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KeytrailConfig
   }
   const topicPrefix = env.KEYTRAIL_TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX;
   if (!/^[A-Za-z0-9._-]*$/.test(topicPrefix)) {
-    throw new KeytrailError('BAD_REQUEST', 'KEYTRAIL_TOPIC_PREFIX may hold only letters, digits, ".", "_" and "-"');
+    throw new KeytrailError(
+      'BAD_REQUEST',
+      'KEYTRAIL_TOPIC_PREFIX may hold only letters, digits, ".", "_" and "-"',
+    );
   }
   return {
     kafkaBrokers: brokers && brokers.length > 0 ? brokers : undefined,

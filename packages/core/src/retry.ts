@@ -42,7 +42,8 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
       return await fn(attempt);
     } catch (err) {
       const delay = Math.min(max, initial * 2 ** (attempt - 1));
-      const pastDeadline = options.deadlineMs !== undefined && Date.now() - started + delay > options.deadlineMs;
+      const pastDeadline =
+        options.deadlineMs !== undefined && Date.now() - started + delay > options.deadlineMs;
       if (!isRetriable(err) || pastDeadline || options.signal?.aborted) throw err;
       options.onRetry?.(err, attempt, delay);
       await sleep(delay, options.signal);

@@ -26,14 +26,24 @@ describe('single-object encoding', () => {
     expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0xc3, 0x01]));
     const expected = crc64Avro(canonicalForm(toAvroType(schemaOf('auth_decision'))));
     expect(bytes.readBigUInt64LE(2)).toBe(expected);
-    expect(bytes.subarray(HEADER_LENGTH)).toEqual(toAvroType(schemaOf('auth_decision')).toBuffer(fullAuthDecision()));
+    expect(bytes.subarray(HEADER_LENGTH)).toEqual(
+      toAvroType(schemaOf('auth_decision')).toBuffer(fullAuthDecision()),
+    );
   });
 
   it('round-trips both event kinds unchanged', () => {
     const decision = fullAuthDecision();
     const lifecycle = fullKeyLifecycle();
-    expect(codec.decode(codec.encode('auth_decision', decision))).toEqual({ kind: 'auth_decision', version: 1, event: decision });
-    expect(codec.decode(codec.encode('key_lifecycle', lifecycle))).toEqual({ kind: 'key_lifecycle', version: 1, event: lifecycle });
+    expect(codec.decode(codec.encode('auth_decision', decision))).toEqual({
+      kind: 'auth_decision',
+      version: 1,
+      event: decision,
+    });
+    expect(codec.decode(codec.encode('key_lifecycle', lifecycle))).toEqual({
+      kind: 'key_lifecycle',
+      version: 1,
+      event: lifecycle,
+    });
   });
 
   it('refuses bytes without the marker as BAD_MAGIC', () => {
@@ -59,7 +69,9 @@ describe('single-object encoding', () => {
 describe('schema resolution', () => {
   it('a v2 reader with an added defaulted field reads v1 data (the default fills in)', () => {
     const v1 = createEventCodec();
-    const v2 = createEventCodec({ readers: { auth_decision: { version: 2, schema: withAddedField(schemaOf('auth_decision')) } } });
+    const v2 = createEventCodec({
+      readers: { auth_decision: { version: 2, schema: withAddedField(schemaOf('auth_decision')) } },
+    });
     const decoded = v2.decode(v1.encode('auth_decision', fullAuthDecision()));
     expect(decoded.version).toBe(1);
     expect(decoded.event).toEqual({ ...fullAuthDecision(), tls_version: null });
@@ -80,13 +92,20 @@ describe('schema resolution', () => {
   it('an enum symbol the reader does not know fails resolution as BAD_BODY', () => {
     const schema = schemaOf('auth_decision') as { fields: { name: string; type: { symbols?: string[] } }[] };
     schema.fields.find((f) => f.name === 'outcome')!.type.symbols!.push('BANNED_IP');
-    const writer = createEventCodec({ readers: { auth_decision: { version: 9, schema: schema as avro.Schema } } });
+    const writer = createEventCodec({
+      readers: { auth_decision: { version: 9, schema: schema as avro.Schema } },
+    });
     const reader = createEventCodec();
     reader.registerWriter('auth_decision', 9, schema as avro.Schema);
-    const bytes = writer.encode('auth_decision', fullAuthDecision({ outcome: 'BANNED_IP' as never, http_status: 403 }));
+    const bytes = writer.encode(
+      'auth_decision',
+      fullAuthDecision({ outcome: 'BANNED_IP' as never, http_status: 403 }),
+    );
     expect(captureDecodeError(bytes, reader).reason).toBe('BAD_BODY');
     // A known symbol from the same writer still resolves.
-    expect(reader.decode(writer.encode('auth_decision', fullAuthDecision())).event).toEqual(fullAuthDecision());
+    expect(reader.decode(writer.encode('auth_decision', fullAuthDecision())).event).toEqual(
+      fullAuthDecision(),
+    );
   });
 });
 

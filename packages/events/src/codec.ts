@@ -13,7 +13,11 @@ export type DecodeFailure = 'BAD_MAGIC' | 'UNKNOWN_FINGERPRINT' | 'BAD_BODY';
 export class EventDecodeError extends Error {
   readonly reason: DecodeFailure;
   readonly fingerprint: bigint | undefined;
-  constructor(reason: DecodeFailure, message: string, options: { cause?: unknown; fingerprint?: bigint } = {}) {
+  constructor(
+    reason: DecodeFailure,
+    message: string,
+    options: { cause?: unknown; fingerprint?: bigint } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'EventDecodeError';
     this.reason = reason;
@@ -62,7 +66,16 @@ interface Resolution {
   widened: boolean;
 }
 
-type SchemaNode = { type?: unknown; name?: string; symbols?: string[]; fields?: { type: unknown }[]; items?: unknown; values?: unknown } | unknown[];
+type SchemaNode =
+  | {
+      type?: unknown;
+      name?: string;
+      symbols?: string[];
+      fields?: { type: unknown }[];
+      items?: unknown;
+      values?: unknown;
+    }
+  | unknown[];
 
 function shortName(name: string): string {
   return name.slice(name.lastIndexOf('.') + 1);
@@ -70,12 +83,16 @@ function shortName(name: string): string {
 
 /** Collects enum symbols by (short) name. */
 function enumSymbols(node: unknown, out: Map<string, string[]>): void {
-  if (Array.isArray(node)) return node.forEach((n) => enumSymbols(n, out));
+  if (Array.isArray(node)) {
+    for (const child of node) enumSymbols(child, out);
+    return;
+  }
   if (!node || typeof node !== 'object') return;
   const n = node as Exclude<SchemaNode, unknown[]>;
   if (n.type === 'enum' && n.name && n.symbols) out.set(shortName(n.name), n.symbols);
-  n.fields?.forEach((f) => enumSymbols(f.type, out));
-  for (const child of [n.items, n.values, typeof n.type === 'object' ? n.type : undefined]) enumSymbols(child, out);
+  for (const field of n.fields ?? []) enumSymbols(field.type, out);
+  for (const child of [n.items, n.values, typeof n.type === 'object' ? n.type : undefined])
+    enumSymbols(child, out);
 }
 
 /** A copy of `schema` whose enums also hold the symbols `extra` has for the same enum name. */
@@ -85,11 +102,19 @@ function widenEnums(schema: unknown, extra: Map<string, string[]>): unknown {
   const node = { ...(schema as Record<string, unknown>) };
   if (node.type === 'enum' && typeof node.name === 'string') {
     const symbols = node.symbols as string[];
-    node.symbols = [...symbols, ...(extra.get(shortName(node.name)) ?? []).filter((s) => !symbols.includes(s))];
+    node.symbols = [
+      ...symbols,
+      ...(extra.get(shortName(node.name)) ?? []).filter((s) => !symbols.includes(s)),
+    ];
     return node;
   }
-  if (Array.isArray(node.fields)) node.fields = node.fields.map((f: Record<string, unknown>) => ({ ...f, type: widenEnums(f.type, extra) }));
-  for (const key of ['items', 'values', 'type'] as const) if (node[key] && typeof node[key] === 'object') node[key] = widenEnums(node[key], extra);
+  if (Array.isArray(node.fields))
+    node.fields = node.fields.map((f: Record<string, unknown>) => ({
+      ...f,
+      type: widenEnums(f.type, extra),
+    }));
+  for (const key of ['items', 'values', 'type'] as const)
+    if (node[key] && typeof node[key] === 'object') node[key] = widenEnums(node[key], extra);
   return node;
 }
 
@@ -143,7 +168,8 @@ export function createEventCodec(options: CodecOptions = {}): EventCodec {
     if (!current || current.version < file.version) readers.set(file.kind, writer);
   }
   for (const [kind, override] of Object.entries(options.readers ?? {})) {
-    if (override) readers.set(kind as EventKind, registerWriter(kind as EventKind, override.version, override.schema));
+    if (override)
+      readers.set(kind as EventKind, registerWriter(kind as EventKind, override.version, override.schema));
   }
 
   const reader = (kind: EventKind): WriterSchema => {
@@ -172,7 +198,9 @@ export function createEventCodec(options: CodecOptions = {}): EventCodec {
       return out;
     },
     decode(bytes) {
-      const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const buf = Buffer.isBuffer(bytes)
+        ? bytes
+        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       if (buf.length < HEADER_LENGTH || buf[0] !== 0xc3 || buf[1] !== 0x01) {
         throw new EventDecodeError('BAD_MAGIC', 'not Avro single-object encoding (missing C3 01 marker)');
       }
@@ -189,18 +217,28 @@ export function createEventCodec(options: CodecOptions = {}): EventCodec {
       try {
         const body = buf.subarray(HEADER_LENGTH);
         const resolution = resolutionFor(writer, target);
-        const event = resolution ? resolution.type.fromBuffer(body, resolution.resolver) : target.type.fromBuffer(body);
+        const event = resolution
+          ? resolution.type.fromBuffer(body, resolution.resolver)
+          : target.type.fromBuffer(body);
         if (resolution?.widened) {
           const problems: string[] = [];
-          target.type.isValid(event, { errorHook: (path: string[], value: unknown) => problems.push(`${path.join('.')}=${JSON.stringify(value)}`) });
-          if (problems.length > 0) throw new Error(`not representable in the reader schema: ${problems.join(', ')}`);
+          target.type.isValid(event, {
+            errorHook: (path: string[], value: unknown) =>
+              problems.push(`${path.join('.')}=${JSON.stringify(value)}`),
+          });
+          if (problems.length > 0)
+            throw new Error(`not representable in the reader schema: ${problems.join(', ')}`);
         }
         return { kind: writer.kind, event, version: writer.version } as DecodedEvent;
       } catch (cause) {
-        throw new EventDecodeError('BAD_BODY', `cannot decode ${writer.kind} v${writer.version}: ${String(cause)}`, {
-          cause,
-          fingerprint,
-        });
+        throw new EventDecodeError(
+          'BAD_BODY',
+          `cannot decode ${writer.kind} v${writer.version}: ${String(cause)}`,
+          {
+            cause,
+            fingerprint,
+          },
+        );
       }
     },
     registerWriter,

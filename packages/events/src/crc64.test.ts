@@ -21,14 +21,20 @@ const SPEC_VECTORS: [string, bigint][] = [
   ['{"name":"x.y.foo","type":"record","fields":[]}', 5916914534497305771n],
   ['{"name":"a.b.foo","type":"record","fields":[]}', -4616218487480524110n],
   ['{"name":"foo","type":"record","fields":[{"name":"f1","type":"boolean"}]}', 7843277075252814651n],
-  ['{"name":"foo","type":"record","fields":[{"name":"f1","type":"boolean"},{"name":"f2","type":"int"}]}', -4860222112080293046n],
+  [
+    '{"name":"foo","type":"record","fields":[{"name":"f1","type":"boolean"},{"name":"f2","type":"int"}]}',
+    -4860222112080293046n,
+  ],
   ['{"name":"foo","type":"enum","symbols":["A1"]}', -6342190197741309591n],
   ['{"name":"x.y.z.foo","type":"enum","symbols":["A1","A2"]}', -4448647247586288245n],
   ['{"name":"foo","type":"fixed","size":15}', 1756455273707447556n],
   ['{"name":"x.y.z.foo","type":"fixed","size":32}', -3064184465700546786n],
   ['{"type":"array","items":"null"}', -589620603366471059n],
   ['{"type":"map","values":"string"}', -8732877298790414990n],
-  ['{"name":"PigValue","type":"record","fields":[{"name":"value","type":["null","int","long","PigValue"]}]}', -1759257747318642341n],
+  [
+    '{"name":"PigValue","type":"record","fields":[{"name":"value","type":["null","int","long","PigValue"]}]}',
+    -1759257747318642341n,
+  ],
 ];
 
 describe('CRC-64-AVRO', () => {
@@ -37,7 +43,12 @@ describe('CRC-64-AVRO', () => {
   });
 
   it('fingerprints the canonical form avsc produces, so non-canonical input gives the same value', () => {
-    const verbose = { fields: [{ type: { type: 'boolean' }, name: 'f1', doc: 'x', aliases: [] }], type: 'record', name: 'foo', doc: 'd' };
+    const verbose = {
+      fields: [{ type: { type: 'boolean' }, name: 'f1', doc: 'x', aliases: [] }],
+      type: 'record',
+      name: 'foo',
+      doc: 'd',
+    };
     const canonical = canonicalForm(avro.Type.forSchema(verbose as avro.Schema));
     expect(canonical).toBe('{"name":"foo","type":"record","fields":[{"name":"f1","type":"boolean"}]}');
     expect(toSignedInt64(crc64Avro(canonical))).toBe(7843277075252814651n);

@@ -3,7 +3,13 @@ import { createEventCodec } from './codec.ts';
 import { eventFromJson, parseTimestamp } from './fromJson.ts';
 
 const codec = createEventCodec();
-const ok = { type: 'auth_decision', workspace_id: 'ws_1', occurred_at: '2026-11-22T04:00:00Z', request_id: 'r1', outcome: 'ALLOWED' };
+const ok = {
+  type: 'auth_decision',
+  workspace_id: 'ws_1',
+  occurred_at: '2026-11-22T04:00:00Z',
+  request_id: 'r1',
+  outcome: 'ALLOWED',
+};
 
 function errorsOf(input: unknown) {
   const result = eventFromJson(input, codec);
@@ -16,8 +22,16 @@ describe('eventFromJson', () => {
     const result = eventFromJson(ok, codec);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.value.event.event_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(result.value.event).toMatchObject({ occurred_at: Date.UTC(2026, 10, 22, 4), http_status: 200, key_type: 'UNKNOWN', granted_scopes: [], cost: 0 });
+    expect(result.value.event.event_id).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    expect(result.value.event).toMatchObject({
+      occurred_at: Date.UTC(2026, 10, 22, 4),
+      http_status: 200,
+      key_type: 'UNKNOWN',
+      granted_scopes: [],
+      cost: 0,
+    });
   });
 
   it('keeps a client event_id so retries are counted once', () => {
@@ -45,13 +59,29 @@ describe('eventFromJson', () => {
     [{ ...ok, granted_scopes: ['read', 7] }, 'granted_scopes.1'],
     [{ ...ok, secret: 'x' }, 'secret'],
     [{ ...ok, occurred_at: 1795320000 }, 'occurred_at'],
-    [{ type: 'key_lifecycle', workspace_id: 'ws', occurred_at: 1795320000000, lifecycle_type: 'SUPERSEDED', key_id: 'k' }, 'grace_ends_at'],
+    [
+      {
+        type: 'key_lifecycle',
+        workspace_id: 'ws',
+        occurred_at: 1795320000000,
+        lifecycle_type: 'SUPERSEDED',
+        key_id: 'k',
+      },
+      'grace_ends_at',
+    ],
   ])('reports the bad field of %j at %s', (input, path) => {
     expect(errorsOf(input).map((e) => e.path)).toContain(path);
   });
 
   it('never throws on garbage', () => {
-    for (const input of [null, 42, 'x', [], { type: 'auth_decision' }, { type: 'key_lifecycle', lifecycle_type: {} }]) {
+    for (const input of [
+      null,
+      42,
+      'x',
+      [],
+      { type: 'auth_decision' },
+      { type: 'key_lifecycle', lifecycle_type: {} },
+    ]) {
       expect(() => eventFromJson(input, codec)).not.toThrow();
       expect(eventFromJson(input, codec).ok).toBe(false);
     }

@@ -1,7 +1,14 @@
 import { newEventId } from '@keytrail/core';
 import type { EventCodec } from './codec.ts';
 import { redactEventSecrets } from './secrets.ts';
-import { type AuthDecision, type EventKind, type KeyLifecycle, type KeytrailEvent, OUTCOME_HTTP_STATUS, OUTCOMES } from './types.ts';
+import {
+  type AuthDecision,
+  type EventKind,
+  type KeyLifecycle,
+  type KeytrailEvent,
+  OUTCOME_HTTP_STATUS,
+  OUTCOMES,
+} from './types.ts';
 import { type FieldError, validateAuthDecision, validateKeyLifecycle } from './validate.ts';
 
 export type EventFromJsonResult =
@@ -40,10 +47,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /** Collects named types (records, enums) so references like "LimitWindow" can be followed. */
 function collectNames(schema: JsonSchema, names: Map<string, JsonSchema>): void {
-  if (Array.isArray(schema)) return schema.forEach((s) => collectNames(s, names));
+  if (Array.isArray(schema)) {
+    for (const branch of schema) collectNames(branch, names);
+    return;
+  }
   if (typeof schema !== 'object') return;
   if (typeof schema.name === 'string') names.set(schema.name, schema);
-  if (schema.type === 'record') for (const f of (schema as unknown as RecordSchema).fields) collectNames(f.type, names);
+  if (schema.type === 'record')
+    for (const f of (schema as unknown as RecordSchema).fields) collectNames(f.type, names);
   if (schema.type === 'array') collectNames(schema.items as JsonSchema, names);
   if (typeof schema.type === 'object') collectNames(schema.type, names);
 }
@@ -126,7 +137,8 @@ export function eventFromJson(input: unknown, codec: EventCodec, now = Date.now(
   }
   const errors: FieldError[] = [];
   for (const field of REQUIRED_JSON_FIELDS[kind]) {
-    if (input[field] === undefined || input[field] === null) errors.push({ path: field, message: 'is required' });
+    if (input[field] === undefined || input[field] === null)
+      errors.push({ path: field, message: 'is required' });
   }
   if (errors.length > 0) return { ok: false, errors };
 
@@ -165,7 +177,10 @@ export function eventFromJson(input: unknown, codec: EventCodec, now = Date.now(
   return { ok: true, value: { kind, event: record } as unknown as KeytrailEvent, redactions };
 }
 
-const schemaCache = new WeakMap<object, { type: ReturnType<EventCodec['reader']>['type']; schemaJson: JsonSchema }>();
+const schemaCache = new WeakMap<
+  object,
+  { type: ReturnType<EventCodec['reader']>['type']; schemaJson: JsonSchema }
+>();
 
 function schemaOf(codec: EventCodec, kind: EventKind) {
   const reader = codec.reader(kind);

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { fullAuthDecision, fullKeyLifecycle } from './fixtures.ts';
 import { listSchemaFiles } from './schemas.ts';
-import { ACTOR_KINDS, CREDENTIAL_KINDS, KEY_ENVS, KEY_TYPES, LIFECYCLE_TYPES, LIMIT_WINDOWS, OUTCOMES, QUOTA_PERIODS } from './types.ts';
+import {
+  ACTOR_KINDS,
+  CREDENTIAL_KINDS,
+  KEY_ENVS,
+  KEY_TYPES,
+  LIFECYCLE_TYPES,
+  LIMIT_WINDOWS,
+  OUTCOMES,
+  QUOTA_PERIODS,
+} from './types.ts';
 
 type Node = { name?: string; type?: unknown; fields?: { name: string; type: unknown }[]; symbols?: string[] };
 
@@ -41,7 +50,16 @@ describe('TypeScript types match the .avsc schemas', () => {
   });
 
   it('enum symbols are UPPER_SNAKE_CASE', () => {
-    for (const list of [OUTCOMES, KEY_ENVS, CREDENTIAL_KINDS, KEY_TYPES, LIMIT_WINDOWS, LIFECYCLE_TYPES, QUOTA_PERIODS, ACTOR_KINDS]) {
+    for (const list of [
+      OUTCOMES,
+      KEY_ENVS,
+      CREDENTIAL_KINDS,
+      KEY_TYPES,
+      LIMIT_WINDOWS,
+      LIFECYCLE_TYPES,
+      QUOTA_PERIODS,
+      ACTOR_KINDS,
+    ]) {
       for (const symbol of list) expect(symbol).toMatch(/^[A-Z][A-Z0-9_]*$/);
     }
   });

@@ -15,7 +15,8 @@ const MAX_ID_LENGTH = 256;
 
 function checkTime(errors: FieldError[], path: string, value: number | null, now: number): void {
   if (value === null) return;
-  if (!Number.isInteger(value) || value < MIN_TIME) errors.push({ path, message: 'must be a time after 2000-01-01' });
+  if (!Number.isInteger(value) || value < MIN_TIME)
+    errors.push({ path, message: 'must be a time after 2000-01-01' });
   else if (value > now + MAX_FUTURE_MS && path === 'occurred_at')
     errors.push({ path, message: 'is more than 24 h in the future (seconds instead of milliseconds?)' });
 }
@@ -26,11 +27,13 @@ function checkId(errors: FieldError[], path: string, value: string | null, requi
     return;
   }
   if (value.trim() === '') errors.push({ path, message: 'must not be empty' });
-  else if (value.length > MAX_ID_LENGTH) errors.push({ path, message: `must be at most ${MAX_ID_LENGTH} characters` });
+  else if (value.length > MAX_ID_LENGTH)
+    errors.push({ path, message: `must be at most ${MAX_ID_LENGTH} characters` });
 }
 
 function checkNonNegative(errors: FieldError[], path: string, value: number | null | undefined): void {
-  if (value !== null && value !== undefined && !(value >= 0)) errors.push({ path, message: 'must not be negative' });
+  if (value !== null && value !== undefined && !(value >= 0))
+    errors.push({ path, message: 'must not be negative' });
 }
 
 /**
@@ -81,7 +84,10 @@ export function validateKeyLifecycle(event: KeyLifecycle, now = Date.now()): Fie
   checkTime(errors, 'expires_at', event.expires_at, now);
   checkTime(errors, 'grace_ends_at', event.grace_ends_at, now);
   if (event.lifecycle_type === 'SUPERSEDED' && event.grace_ends_at === null)
-    errors.push({ path: 'grace_ends_at', message: 'is required when a key is superseded (0 grace = the supersede time)' });
+    errors.push({
+      path: 'grace_ends_at',
+      message: 'is required when a key is superseded (0 grace = the supersede time)',
+    });
   if (event.lifecycle_type === 'SESSION_ISSUED') {
     checkId(errors, 'end_user_id', event.end_user_id, true);
     checkId(errors, 'parent_key_id', event.parent_key_id, true);

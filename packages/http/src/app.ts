@@ -1,4 +1,4 @@
-import { type Logger, KeytrailError, newRequestId } from '@keytrail/core';
+import { KeytrailError, type Logger, newRequestId } from '@keytrail/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type Authenticator, mayAccess, type Principal, type Scope } from './auth.ts';
@@ -38,7 +38,10 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   const app = Fastify({
     // Per-request info lines would drown everything else under load; warnings and errors stay.
-    loggerInstance: options.logger.child({}, { level: process.env.KEYTRAIL_HTTP_LOG_LEVEL ?? 'warn' }) as FastifyBaseLogger,
+    loggerInstance: options.logger.child(
+      {},
+      { level: process.env.KEYTRAIL_HTTP_LOG_LEVEL ?? 'warn' },
+    ) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 5 * 1024 * 1024,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -55,12 +58,15 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode >= 500) request.log.warn({ status: reply.statusCode, url: request.url }, 'request failed');
+    if (reply.statusCode >= 500)
+      request.log.warn({ status: reply.statusCode, url: request.url }, 'request failed');
   });
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(errorBody('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`, request.id));
+    reply
+      .status(404)
+      .send(errorBody('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`, request.id));
   });
 
   app.decorate('requireScope', async (request: FastifyRequest, scope: Scope, workspaceId?: string) => {

@@ -29,9 +29,17 @@ export interface TopicLayout {
 export function topicConfigs(topics: Topics, layout: TopicLayout): ITopicConfig[] {
   const base = { numPartitions: layout.partitions, replicationFactor: layout.replicationFactor };
   return [
-    { topic: topics.authDecisions, ...base, configEntries: [{ name: 'retention.ms', value: String(30 * 86_400_000) }] },
+    {
+      topic: topics.authDecisions,
+      ...base,
+      configEntries: [{ name: 'retention.ms', value: String(30 * 86_400_000) }],
+    },
     { topic: topics.keyLifecycle, ...base, configEntries: [{ name: 'retention.ms', value: '-1' }] },
-    { topic: topics.alerts, ...base, configEntries: [{ name: 'retention.ms', value: String(90 * 86_400_000) }] },
+    {
+      topic: topics.alerts,
+      ...base,
+      configEntries: [{ name: 'retention.ms', value: String(90 * 86_400_000) }],
+    },
     { topic: topics.dlq, ...base, configEntries: [{ name: 'retention.ms', value: String(30 * 86_400_000) }] },
   ];
 }

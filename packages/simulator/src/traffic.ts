@@ -2,10 +2,30 @@ import { createRandom } from './random.ts';
 
 /** The API-key products of the seeds, with their key prefixes and scopes. */
 export const PRODUCTS = [
-  { name: 'promptfloe', prefixes: { LIVE: 'pf_live_', TEST: 'pf_test_', DEV: 'pf_dev_' }, scopes: ['read', 'build', 'deploy', 'admin', 'webhook:write'], routes: ['/v1/apps', '/v1/apps/:appId/generate', '/v1/deploys'] },
-  { name: 'flora', prefixes: { LIVE: 'sk_live_', TEST: 'sk_test_', DEV: 'sk_test_' }, scopes: ['read', 'runs:write', 'assets:write'], routes: ['/api/v1/techniques', '/api/v1/runs', '/api/v1/assets'] },
-  { name: 'promptick', prefixes: { LIVE: 'pk_live_', TEST: 'pk_test_', DEV: 'pk_live_dev_' }, scopes: ['execute'], routes: ['/api/v1/agents/:agentId/execute'] },
-  { name: 'appflow', prefixes: { LIVE: 'sk_', TEST: 'ck_', DEV: 'rk_' }, scopes: ['events:write', 'read', 'write'], routes: ['/v1/events', '/v1/apps/:appId'] },
+  {
+    name: 'promptfloe',
+    prefixes: { LIVE: 'pf_live_', TEST: 'pf_test_', DEV: 'pf_dev_' },
+    scopes: ['read', 'build', 'deploy', 'admin', 'webhook:write'],
+    routes: ['/v1/apps', '/v1/apps/:appId/generate', '/v1/deploys'],
+  },
+  {
+    name: 'flora',
+    prefixes: { LIVE: 'sk_live_', TEST: 'sk_test_', DEV: 'sk_test_' },
+    scopes: ['read', 'runs:write', 'assets:write'],
+    routes: ['/api/v1/techniques', '/api/v1/runs', '/api/v1/assets'],
+  },
+  {
+    name: 'promptick',
+    prefixes: { LIVE: 'pk_live_', TEST: 'pk_test_', DEV: 'pk_live_dev_' },
+    scopes: ['execute'],
+    routes: ['/api/v1/agents/:agentId/execute'],
+  },
+  {
+    name: 'appflow',
+    prefixes: { LIVE: 'sk_', TEST: 'ck_', DEV: 'rk_' },
+    scopes: ['events:write', 'read', 'write'],
+    routes: ['/v1/events', '/v1/apps/:appId'],
+  },
 ] as const;
 
 type Env = 'LIVE' | 'TEST' | 'DEV';
@@ -156,7 +176,15 @@ export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> 
     }
     const roll = random.next();
     const outcome =
-      roll < 0.9 ? 'ALLOWED' : roll < 0.94 ? 'MISSING_SCOPE' : roll < 0.97 ? 'RATE_LIMITED' : roll < 0.985 ? 'QUOTA_EXCEEDED' : 'ORIGIN_NOT_ALLOWED';
+      roll < 0.9
+        ? 'ALLOWED'
+        : roll < 0.94
+          ? 'MISSING_SCOPE'
+          : roll < 0.97
+            ? 'RATE_LIMITED'
+            : roll < 0.985
+              ? 'QUOTA_EXCEEDED'
+              : 'ORIGIN_NOT_ALLOWED';
     const allowed = outcome === 'ALLOWED';
     yield {
       type: 'auth_decision',
@@ -179,7 +207,15 @@ export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> 
       outcome,
       deprecated_key: key === rotated && i > options.decisions / 3,
       ...(outcome === 'RATE_LIMITED'
-        ? { rate_limit: { window: 'MINUTE', limit: 100, remaining: 0, reset_at: now + 45_000, retry_after_s: 45 } }
+        ? {
+            rate_limit: {
+              window: 'MINUTE',
+              limit: 100,
+              remaining: 0,
+              reset_at: now + 45_000,
+              retry_after_s: 45,
+            },
+          }
         : {}),
       ...(outcome === 'QUOTA_EXCEEDED' ? { quota: { period: 'DAY', limit: 100000, remaining: 0 } } : {}),
       latency_ms: random.int(3, 250) + random.next(),

@@ -1,11 +1,10 @@
 import { parseArgs } from 'node:util';
 import { createClickHouseDriver, migrate } from '@keytrail/clickhouse';
 import { createLogger, errorMessage, loadConfig } from '@keytrail/core';
-import { createLifecycle } from './lifecycle.ts';
-import { serve, type ServiceName } from './commands/serve.ts';
+import { COMMANDS } from './commandList.ts';
+import { type ServiceName, serve } from './commands/serve.ts';
 import { simulate } from './commands/simulate.ts';
-
-export const COMMANDS = ['up', 'ingest', 'projector', 'api', 'migrate', 'simulate', 'help'] as const;
+import { createLifecycle } from './lifecycle.ts';
 
 const HELP = `keytrail <command> [options]
 
@@ -56,14 +55,29 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig();
     switch (command) {
       case 'up': {
-        const served = await serve({ config, logger, lifecycle, services: ['ingest', 'projector', 'api'], allInOne: true });
+        const served = await serve({
+          config,
+          logger,
+          lifecycle,
+          services: ['ingest', 'projector', 'api'],
+          allInOne: true,
+        });
         console.log(`\nKeytrail is up at ${served.url}`);
-        console.log(`  Kafka: ${served.brokers.join(',')}   ClickHouse: ${config.clickhouseUrl ? 'HTTP' : `embedded (${config.dataDir}/clickhouse)`}`);
-        console.log(`  Admin token${served.generatedToken ? ' (generated for this run)' : ''}: ${served.adminToken}`);
+        console.log(
+          `  Kafka: ${served.brokers.join(',')}   ClickHouse: ${config.clickhouseUrl ? 'HTTP' : `embedded (${config.dataDir}/clickhouse)`}`,
+        );
+        console.log(
+          `  Admin token${served.generatedToken ? ' (generated for this run)' : ''}: ${served.adminToken}`,
+        );
         console.log('  Ctrl-C stops everything it started.\n');
         if (values.demo) {
           const { runDemo } = await import('./commands/demo.ts');
-          await runDemo({ url: served.url, token: served.adminToken, ch: served.ch!, seed: Number(values.seed) });
+          await runDemo({
+            url: served.url,
+            token: served.adminToken,
+            ch: served.ch!,
+            seed: Number(values.seed),
+          });
           if (values.exit) {
             await lifecycle.stopAll();
             return 0;
@@ -75,7 +89,13 @@ export async function main(argv: string[]): Promise<number> {
       case 'ingest':
       case 'projector':
       case 'api': {
-        const served = await serve({ config, logger, lifecycle, services: [command as ServiceName], allInOne: false });
+        const served = await serve({
+          config,
+          logger,
+          lifecycle,
+          services: [command as ServiceName],
+          allInOne: false,
+        });
         logger.info(`keytrail ${command} running${served.url ? ` at ${served.url}` : ''}`);
         await lifecycle.untilSignal();
         return 0;

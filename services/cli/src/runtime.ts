@@ -18,9 +18,15 @@ export async function connectKafka(
   let replicationFactor = 3;
   if (!brokers) {
     if (!options.allowManaged) {
-      throw new KeytrailError('UNAVAILABLE', 'Set KEYTRAIL_KAFKA_BROKERS (host:port,...): distributed services need a Kafka cluster.');
+      throw new KeytrailError(
+        'UNAVAILABLE',
+        'Set KEYTRAIL_KAFKA_BROKERS (host:port,...): distributed services need a Kafka cluster.',
+      );
     }
-    const broker = createLocalBroker({ dataDir: join(config.dataDir, 'kafka'), log: (line) => logger.info(line) });
+    const broker = createLocalBroker({
+      dataDir: join(config.dataDir, 'kafka'),
+      log: (line) => logger.info(line),
+    });
     lifecycle.add({ name: 'kafka broker', stop: () => broker.stop() });
     await broker.start();
     brokers = broker.brokers;
@@ -33,7 +39,10 @@ export async function connectKafka(
   await admin.connect();
   try {
     const { brokers: nodes } = await admin.describeCluster();
-    await ensureTopics(admin, topics, { partitions, replicationFactor: Math.min(replicationFactor, nodes.length) });
+    await ensureTopics(admin, topics, {
+      partitions,
+      replicationFactor: Math.min(replicationFactor, nodes.length),
+    });
   } finally {
     await admin.disconnect();
   }

@@ -20,7 +20,11 @@ export interface EventPublisher {
 }
 
 /** Encodes events (Avro single-object) and sends them to their topics in one request per call. */
-export function createEventPublisher(options: { producer: Producer; codec: EventCodec; topics: Topics }): EventPublisher {
+export function createEventPublisher(options: {
+  producer: Producer;
+  codec: EventCodec;
+  topics: Topics;
+}): EventPublisher {
   const { producer, codec, topics } = options;
   return {
     async publish(events) {
@@ -28,9 +32,15 @@ export function createEventPublisher(options: { producer: Producer; codec: Event
       const lifecycle: Message[] = [];
       for (const item of events) {
         if (item.kind === 'auth_decision') {
-          decisions.push({ key: authDecisionKey(item.event), value: codec.encode('auth_decision', item.event) });
+          decisions.push({
+            key: authDecisionKey(item.event),
+            value: codec.encode('auth_decision', item.event),
+          });
         } else {
-          lifecycle.push({ key: keyLifecycleKey(item.event), value: codec.encode('key_lifecycle', item.event) });
+          lifecycle.push({
+            key: keyLifecycleKey(item.event),
+            value: codec.encode('key_lifecycle', item.event),
+          });
         }
       }
       const topicMessages = [
@@ -41,10 +51,14 @@ export function createEventPublisher(options: { producer: Producer; codec: Event
       try {
         await producer.sendBatch({ topicMessages, acks: -1, timeout: 30_000 });
       } catch (cause) {
-        throw new KeytrailError('UNAVAILABLE', 'Kafka did not acknowledge the events; nothing was accepted, retry.', {
-          retriable: true,
-          cause,
-        });
+        throw new KeytrailError(
+          'UNAVAILABLE',
+          'Kafka did not acknowledge the events; nothing was accepted, retry.',
+          {
+            retriable: true,
+            cause,
+          },
+        );
       }
     },
   };

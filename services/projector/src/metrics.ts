@@ -5,8 +5,18 @@ export type ProjectorMetrics = ReturnType<typeof createProjectorMetrics>;
 export function createProjectorMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    events: new Counter({ name: 'keytrail_projector_events_total', help: 'Events written to ClickHouse', labelNames: ['topic'], registers }),
-    deadLetters: new Counter({ name: 'keytrail_projector_dlq_total', help: 'Messages sent to the DLQ', labelNames: ['reason'], registers }),
+    events: new Counter({
+      name: 'keytrail_projector_events_total',
+      help: 'Events written to ClickHouse',
+      labelNames: ['topic'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'keytrail_projector_dlq_total',
+      help: 'Messages sent to the DLQ',
+      labelNames: ['reason'],
+      registers,
+    }),
     batchSize: new Histogram({
       name: 'keytrail_projector_batch_size',
       help: 'Messages per flushed batch',
@@ -19,7 +29,16 @@ export function createProjectorMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
-    insertRetries: new Counter({ name: 'keytrail_projector_insert_retries_total', help: 'Failed inserts retried', registers }),
-    lag: new Gauge({ name: 'keytrail_projector_lag', help: 'Messages behind the partition end', labelNames: ['topic', 'partition'], registers }),
+    insertRetries: new Counter({
+      name: 'keytrail_projector_insert_retries_total',
+      help: 'Failed inserts retried',
+      registers,
+    }),
+    lag: new Gauge({
+      name: 'keytrail_projector_lag',
+      help: 'Messages behind the partition end',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
   };
 }

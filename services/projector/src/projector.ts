@@ -1,19 +1,19 @@
-import {
-  type ClickHouseDriver,
-  insertAuthDecisions,
-  insertKeyLifecycle,
-  type AuthDecisionRow,
-  type KeyLifecycleRow,
-} from '@keytrail/clickhouse';
+import { type ClickHouseDriver, insertAuthDecisions, insertKeyLifecycle } from '@keytrail/clickhouse';
 import { type Logger, retry } from '@keytrail/core';
 import type { EventCodec, EventKind } from '@keytrail/events';
 import type { Topics } from '@keytrail/kafka';
 import { type Admin, type Batch, type Consumer, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { type ProjectorMetrics, createProjectorMetrics } from './metrics.ts';
+import { createProjectorMetrics, type ProjectorMetrics } from './metrics.ts';
 import { sendDeadLetters } from './sink/deadLetter.ts';
 import { decodeBatch } from './sink/decode.ts';
-import { type BatchPlan, dedupToken, formatPlanMetadata, nextBatchEnd, parsePlanMetadata } from './sink/plan.ts';
+import {
+  type BatchPlan,
+  dedupToken,
+  formatPlanMetadata,
+  nextBatchEnd,
+  parsePlanMetadata,
+} from './sink/plan.ts';
 
 export interface ProjectorOptions {
   kafka: Kafka;
@@ -38,7 +38,11 @@ export const DEFAULT_PROJECTOR_GROUP = 'keytrail-projector';
 
 type Sink = {
   kind: EventKind;
-  insert: (ch: ClickHouseDriver, rows: never[], options: { settings: Record<string, string | number> }) => Promise<void>;
+  insert: (
+    ch: ClickHouseDriver,
+    rows: never[],
+    options: { settings: Record<string, string | number> },
+  ) => Promise<void>;
 };
 
 /**
@@ -169,7 +173,10 @@ export function createProjector(options: ProjectorOptions): Projector {
             await heartbeat();
             start = end + 1;
           }
-          metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+          metrics.lag.set(
+            { topic: batch.topic, partition: String(batch.partition) },
+            Number(batch.offsetLag()),
+          );
         },
       });
     },

@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
 import { toClickHouseError } from './errors.ts';
 import {
-  COMMON_SETTINGS,
   type ClickHouseDriver,
+  COMMON_SETTINGS,
   type InsertOptions,
   normalizeParams,
   type QueryParams,
@@ -42,7 +42,9 @@ export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouse
     kind: 'embedded',
     async command(sql, params?: QueryParams, settings?: QuerySettings) {
       try {
-        await session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), { format: 'Null' });
+        await session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), {
+          format: 'Null',
+        });
       } catch (err) {
         throw toClickHouseError(err, 'command failed');
       }

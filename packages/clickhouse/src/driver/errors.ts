@@ -8,11 +8,16 @@ export function toClickHouseError(cause: unknown, what: string): KeytrailError {
   const err = cause as { code?: unknown; clickhouseCode?: unknown; message?: string };
   const chCode = typeof err?.clickhouseCode === 'number' ? err.clickhouseCode : Number(err?.code);
   const network =
-    typeof err?.code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|UND_ERR)/.test(err.code);
+    typeof err?.code === 'string' &&
+    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|UND_ERR)/.test(err.code);
   const timeout = /timeout|socket hang up|ECONNREFUSED|ECONNRESET|fetch failed/i.test(err?.message ?? '');
   const retriable = network || timeout || RETRIABLE_CODES.has(chCode);
-  return new KeytrailError(retriable ? 'UNAVAILABLE' : 'INTERNAL', `ClickHouse ${what}: ${err?.message ?? String(cause)}`, {
-    retriable,
-    cause,
-  });
+  return new KeytrailError(
+    retriable ? 'UNAVAILABLE' : 'INTERNAL',
+    `ClickHouse ${what}: ${err?.message ?? String(cause)}`,
+    {
+      retriable,
+      cause,
+    },
+  );
 }

@@ -1,8 +1,8 @@
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { toClickHouseError } from './errors.ts';
 import {
-  COMMON_SETTINGS,
   type ClickHouseDriver,
+  COMMON_SETTINGS,
   type InsertOptions,
   normalizeParams,
   type QueryParams,
@@ -28,7 +28,11 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
     kind: 'http',
     async command(sql, params?: QueryParams, settings?: QuerySettings) {
       try {
-        await client.command({ query: sql, query_params: normalizeParams(params), clickhouse_settings: settings });
+        await client.command({
+          query: sql,
+          query_params: normalizeParams(params),
+          clickhouse_settings: settings,
+        });
       } catch (err) {
         throw toClickHouseError(err, 'command failed');
       }

@@ -9,7 +9,10 @@ export * from './http.ts';
 export * from './types.ts';
 
 /** HTTP when a URL is configured, else embedded chdb under `<dataDir>/clickhouse`. */
-export function createClickHouseDriver(options: { url?: string | undefined; dataDir: string }): ClickHouseDriver {
+export function createClickHouseDriver(options: {
+  url?: string | undefined;
+  dataDir: string;
+}): ClickHouseDriver {
   return options.url
     ? createHttpDriver({ url: options.url })
     : createEmbeddedDriver({ path: join(options.dataDir, 'clickhouse') });

@@ -48,6 +48,7 @@ export function formatDateTime64(date: Date): string {
 
 export function normalizeParams(params: QueryParams = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(params)) out[key] = value instanceof Date ? formatDateTime64(value) : value;
+  for (const [key, value] of Object.entries(params))
+    out[key] = value instanceof Date ? formatDateTime64(value) : value;
   return out;
 }

@@ -94,7 +94,13 @@ export async function getKeyUsage(ch: ClickHouseDriver, params: KeyUsageParams):
        AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
      GROUP BY start, outcome
      ORDER BY start, outcome`,
-    { unit: params.granularity, workspaceId: params.workspaceId, keyId: params.keyId, from: params.from, to: params.to },
+    {
+      unit: params.granularity,
+      workspaceId: params.workspaceId,
+      keyId: params.keyId,
+      from: params.from,
+      to: params.to,
+    },
   );
   const buckets: UsageBucket[] = [];
   for (const row of rows) {

@@ -61,7 +61,11 @@ export interface LifecycleEntry {
 }
 
 /** A key's lifecycle events in the order they happened. */
-export function getKeyTimeline(ch: ClickHouseDriver, workspaceId: string, keyId: string): Promise<LifecycleEntry[]> {
+export function getKeyTimeline(
+  ch: ClickHouseDriver,
+  workspaceId: string,
+  keyId: string,
+): Promise<LifecycleEntry[]> {
   return ch.query<LifecycleEntry>(
     `SELECT occurred_at, toString(event_id) AS event_id, lifecycle_type, name, reason
      FROM key_lifecycle

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeytrailError, sleep } from '@keytrail/core';
-import { logLevel as KafkaLogLevel, Kafka } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
 import { ensureKafkaJars, KAFKA_VERSION } from './jars.ts';
 import { freePort, isPortFree } from './ports.ts';
 
@@ -121,10 +121,13 @@ export function createLocalBroker(options: LocalBrokerOptions): LocalBroker {
     if (previous && (await isPortFree(previous.brokerPort)) && (await isPortFree(previous.controllerPort))) {
       return previous;
     }
-    let brokerPort = await freePort();
+    const brokerPort = await freePort();
     let controllerPort = await freePort();
     while (controllerPort === brokerPort) controllerPort = await freePort();
-    if (previous) log(`Kafka ports ${previous.brokerPort}/${previous.controllerPort} are taken; moving to ${brokerPort}/${controllerPort}.`);
+    if (previous)
+      log(
+        `Kafka ports ${previous.brokerPort}/${previous.controllerPort} are taken; moving to ${brokerPort}/${controllerPort}.`,
+      );
     return { clusterId, brokerPort, controllerPort };
   };
 
@@ -198,7 +201,10 @@ export function createLocalBroker(options: LocalBrokerOptions): LocalBroker {
     let lastError: unknown;
     while (Date.now() < deadline) {
       if (child?.exitCode !== null && child?.exitCode !== undefined) {
-        throw new KeytrailError('UNAVAILABLE', `Kafka broker exited with code ${child.exitCode} while starting:\n${tail(outPath)}\n${tail(join(dir, 'server.log'))}`);
+        throw new KeytrailError(
+          'UNAVAILABLE',
+          `Kafka broker exited with code ${child.exitCode} while starting:\n${tail(outPath)}\n${tail(join(dir, 'server.log'))}`,
+        );
       }
       const admin = kafka.admin();
       try {
@@ -212,7 +218,10 @@ export function createLocalBroker(options: LocalBrokerOptions): LocalBroker {
       }
       await sleep(250);
     }
-    throw new KeytrailError('UNAVAILABLE', `Kafka broker not ready after ${timeoutMs} ms: ${String(lastError)}\n${tail(outPath)}`);
+    throw new KeytrailError(
+      'UNAVAILABLE',
+      `Kafka broker not ready after ${timeoutMs} ms: ${String(lastError)}\n${tail(outPath)}`,
+    );
   };
 
   const broker: LocalBroker = {
@@ -228,7 +237,10 @@ export function createLocalBroker(options: LocalBrokerOptions): LocalBroker {
     },
     async start() {
       if (child && child.exitCode === null) return;
-      const libs = await ensureKafkaJars({ ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}), log });
+      const libs = await ensureKafkaJars({
+        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+        log,
+      });
       mkdirSync(logDirs, { recursive: true });
       await killStale();
       state = await choosePorts(readState());
@@ -238,11 +250,19 @@ export function createLocalBroker(options: LocalBrokerOptions): LocalBroker {
       if (!existsSync(join(logDirs, 'meta.properties'))) {
         const format = spawnSync(
           'java',
-          java(libs, 'kafka.tools.StorageTool', ['format', '-t', state.clusterId, '-c', configPath, '--ignore-formatted'], '256m'),
+          java(
+            libs,
+            'kafka.tools.StorageTool',
+            ['format', '-t', state.clusterId, '-c', configPath, '--ignore-formatted'],
+            '256m',
+          ),
           { encoding: 'utf8' },
         );
         if (format.status !== 0) {
-          throw new KeytrailError('UNAVAILABLE', `kafka StorageTool format failed: ${format.stderr || format.stdout}`);
+          throw new KeytrailError(
+            'UNAVAILABLE',
+            `kafka StorageTool format failed: ${format.stderr || format.stdout}`,
+          );
         }
       }
       const out = openSync(outPath, 'a');

@@ -28,14 +28,17 @@ function missingTool(tool: string, hint: string): KeytrailError {
 /** Throws a clear error when Java 17+ is missing. */
 export function checkJava(): void {
   const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  if (result.error || result.status !== 0) throw missingTool('Java 17 or newer', 'Install a JDK (e.g. apt-get install openjdk-17-jre-headless).');
+  if (result.error || result.status !== 0)
+    throw missingTool('Java 17 or newer', 'Install a JDK (e.g. apt-get install openjdk-17-jre-headless).');
   const match = /version "(\d+)/.exec(result.stderr);
-  if (match && Number(match[1]) < 17) throw missingTool(`Java 17 or newer (found ${match[1]})`, 'Install a newer JDK.');
+  if (match && Number(match[1]) < 17)
+    throw missingTool(`Java 17 or newer (found ${match[1]})`, 'Install a newer JDK.');
 }
 
 function checkMaven(): void {
   const result = spawnSync('mvn', ['-v'], { encoding: 'utf8' });
-  if (result.error || result.status !== 0) throw missingTool('Maven (mvn)', 'Install Maven (e.g. apt-get install maven).');
+  if (result.error || result.status !== 0)
+    throw missingTool('Maven (mvn)', 'Install Maven (e.g. apt-get install maven).');
 }
 
 /**
@@ -79,7 +82,10 @@ export async function ensureKafkaJars(
     });
   });
   if (code !== 0 || !existsSync(staging) || !readdirSync(staging).some((f) => f.startsWith('kafka_2.13'))) {
-    throw new KeytrailError('UNAVAILABLE', `mvn could not fetch the Kafka ${KAFKA_VERSION} jars (exit ${code}); is Maven Central reachable?`);
+    throw new KeytrailError(
+      'UNAVAILABLE',
+      `mvn could not fetch the Kafka ${KAFKA_VERSION} jars (exit ${code}); is Maven Central reachable?`,
+    );
   }
   writeFileSync(join(staging, '.complete'), `${new Date().toISOString()}\n`);
   try {

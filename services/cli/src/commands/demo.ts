@@ -5,10 +5,17 @@ import { simulate } from './simulate.ts';
 const DEMO_DECISIONS = 20_000;
 
 /** `keytrail up --demo`: simulated traffic with a probe attack, then what Keytrail saw of it. */
-export async function runDemo(options: { url: string; token: string; ch: ClickHouseDriver; seed: number }): Promise<void> {
+export async function runDemo(options: {
+  url: string;
+  token: string;
+  ch: ClickHouseDriver;
+  seed: number;
+}): Promise<void> {
   const startMs = Date.now() - 30 * 60 * 1000;
   const before = await countAuthDecisions(options.ch);
-  console.log(`Sending ${DEMO_DECISIONS} simulated auth decisions (seed ${options.seed}) with a leaked-key probe attack…`);
+  console.log(
+    `Sending ${DEMO_DECISIONS} simulated auth decisions (seed ${options.seed}) with a leaked-key probe attack…`,
+  );
   const result = await simulate({
     url: options.url,
     token: options.token,
@@ -40,9 +47,21 @@ export async function runDemo(options: { url: string; token: string; ch: ClickHo
   console.log('\nUsage of key_1_3 (GET /v1/workspaces/ws_1/keys/key_1_3/usage, hourly):');
   console.log(JSON.stringify(usage, null, 2));
 
-  const probes = await getProbeSources(options.ch, { workspaceId: 'ws_1', from: new Date(from), to: new Date(to), limit: 5 });
+  const probes = await getProbeSources(options.ch, {
+    workspaceId: 'ws_1',
+    from: new Date(from),
+    to: new Date(to),
+    limit: 5,
+  });
   console.log('\nLeaked-key probes in ws_1 by source IP:');
-  for (const p of probes) console.log(`  ${p.client_ip.padEnd(16)} ${String(p.attempts).padStart(6)} attempts, ${p.distinct_prefixes} key prefixes`);
-  console.log(`\nDemo: ${result.accepted} events accepted in ${result.requests} requests, ${rows} decisions queryable.`);
-  console.log(`Try: curl -H 'authorization: Bearer ${options.token}' '${options.url}/v1/workspaces/ws_1/keys/key_1_3/usage?from=${from}&to=${to}&granularity=minute'`);
+  for (const p of probes)
+    console.log(
+      `  ${p.client_ip.padEnd(16)} ${String(p.attempts).padStart(6)} attempts, ${p.distinct_prefixes} key prefixes`,
+    );
+  console.log(
+    `\nDemo: ${result.accepted} events accepted in ${result.requests} requests, ${rows} decisions queryable.`,
+  );
+  console.log(
+    `Try: curl -H 'authorization: Bearer ${options.token}' '${options.url}/v1/workspaces/ws_1/keys/key_1_3/usage?from=${from}&to=${to}&granularity=minute'`,
+  );
 }

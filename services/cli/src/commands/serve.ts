@@ -1,12 +1,12 @@
+import { registerApiRoutes } from '@keytrail/api';
 import { type ClickHouseDriver, migrationStatus } from '@keytrail/clickhouse';
 import { generateAdminToken, type KeytrailConfig, KeytrailError, type Logger } from '@keytrail/core';
 import { adminAuthenticator, createHttpApp, type ReadinessCheck } from '@keytrail/http';
-import { registerApiRoutes } from '@keytrail/api';
 import { createIngestService } from '@keytrail/ingest';
-import { createProjector } from '@keytrail/projector';
 import type { Topics } from '@keytrail/kafka';
+import { createProjector } from '@keytrail/projector';
 import type { Kafka } from 'kafkajs';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Lifecycle } from '../lifecycle.ts';
 import { connectClickHouse, connectKafka, createCodec, kafkaReachable } from '../runtime.ts';
 
@@ -39,8 +39,10 @@ export async function serve(options: ServeOptions): Promise<Served> {
   const { config, logger, lifecycle, services } = options;
   const wants = (s: ServiceName) => services.includes(s);
   const adminToken = config.adminToken ?? (options.allInOne ? generateAdminToken() : undefined);
-  const needsHttp = wants('ingest') || wants('api');
-  if (needsHttp && !adminToken) throw new KeytrailError('UNAVAILABLE', 'Set KEYTRAIL_ADMIN_TOKEN: every request needs a bearer token.');
+  // Every process serves /healthz, /readyz and /metrics; ingest and the API also need a token.
+  const servesRequests = wants('ingest') || wants('api');
+  if (servesRequests && !adminToken)
+    throw new KeytrailError('UNAVAILABLE', 'Set KEYTRAIL_ADMIN_TOKEN: every request needs a bearer token.');
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'keytrail_' });
@@ -51,7 +53,9 @@ export async function serve(options: ServeOptions): Promise<Served> {
   let topics: Topics | undefined;
   let brokers: string[] = [];
   if (wants('ingest') || wants('projector')) {
-    ({ kafka, brokers, topics } = await connectKafka(config, lifecycle, logger, { allowManaged: options.allInOne }));
+    ({ kafka, brokers, topics } = await connectKafka(config, lifecycle, logger, {
+      allowManaged: options.allInOne,
+    }));
     const connected = kafka;
     readiness.kafka = () => kafkaReachable(connected);
   }
@@ -70,19 +74,17 @@ export async function serve(options: ServeOptions): Promise<Served> {
     readiness.projector = async () => projector.isReady();
   }
 
-  let url = '';
-  if (needsHttp) {
-    const app = createHttpApp({ logger, authenticate: adminAuthenticator(adminToken!), readiness, metrics: registry });
-    if (wants('ingest') && kafka && topics) {
-      const ingest = createIngestService({ kafka, codec, topics });
-      await ingest.start();
-      lifecycle.add({ name: 'ingest producer', stop: () => ingest.stop() });
-      await ingest.register(app);
-    }
-    if (wants('api') && ch) await registerApiRoutes(app, { ch });
-    const host = options.host ?? (options.allInOne ? '127.0.0.1' : '0.0.0.0');
-    url = await app.listen({ port: config.port, host });
-    lifecycle.add({ name: 'http server', stop: () => app.close() });
+  const authenticate = adminToken ? adminAuthenticator(adminToken) : async () => null;
+  const app = createHttpApp({ logger, authenticate, readiness, metrics: registry });
+  if (wants('ingest') && kafka && topics) {
+    const ingest = createIngestService({ kafka, codec, topics });
+    await ingest.start();
+    lifecycle.add({ name: 'ingest producer', stop: () => ingest.stop() });
+    await ingest.register(app);
   }
+  if (wants('api') && ch) await registerApiRoutes(app, { ch });
+  const host = options.host ?? (options.allInOne ? '127.0.0.1' : '0.0.0.0');
+  const url = await app.listen({ port: config.port, host });
+  lifecycle.add({ name: 'http server', stop: () => app.close() });
   return { url, adminToken: adminToken ?? '', generatedToken: !config.adminToken, brokers, ch, kafka };
 }

@@ -18,7 +18,11 @@ export interface SimulateResult {
   requests: number;
 }
 
-async function post(url: string, token: string, events: JsonEvent[]): Promise<{ accepted: number; rejected: unknown[] }> {
+async function post(
+  url: string,
+  token: string,
+  events: JsonEvent[],
+): Promise<{ accepted: number; rejected: unknown[] }> {
   for (let attempt = 1; ; attempt++) {
     const response = await fetch(`${url}/v1/events`, {
       method: 'POST',

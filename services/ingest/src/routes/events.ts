@@ -57,8 +57,10 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
     registers: [app.metrics],
   });
 
-  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string', bodyLimit: maxBytes }, (_req, body, done) =>
-    done(null, { ndjson: body as string }),
+  app.addContentTypeParser(
+    ['application/x-ndjson', 'application/jsonl'],
+    { parseAs: 'string', bodyLimit: maxBytes },
+    (_req, body, done) => done(null, { ndjson: body as string }),
   );
 
   app.post(
@@ -79,7 +81,10 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
                     index: { type: 'integer' },
                     errors: {
                       type: 'array',
-                      items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
+                      items: {
+                        type: 'object',
+                        properties: { path: { type: 'string' }, message: { type: 'string' } },
+                      },
                     },
                   },
                 },
@@ -99,29 +104,45 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
       } else if (body && typeof body === 'object' && Array.isArray(body.events)) {
         items = body.events;
       } else {
-        throw new KeytrailError('VALIDATION_FAILED', 'The body must be {"events": [...]} or NDJSON, one event per line.');
+        throw new KeytrailError(
+          'VALIDATION_FAILED',
+          'The body must be {"events": [...]} or NDJSON, one event per line.',
+        );
       }
       if (items.length > maxEvents) {
-        throw new KeytrailError('PAYLOAD_TOO_LARGE', `At most ${maxEvents} events per request; got ${items.length}.`);
+        throw new KeytrailError(
+          'PAYLOAD_TOO_LARGE',
+          `At most ${maxEvents} events per request; got ${items.length}.`,
+        );
       }
 
       const valid: KeytrailEvent[] = [];
       const refused: Rejected[] = [];
       const now = Date.now();
-      items.forEach((item, index) => {
+      const principal = request.principal!;
+      for (const [index, item] of items.entries()) {
         const lineError = lineErrors.get(index);
-        if (lineError) return refused.push({ index, errors: [{ path: '', message: lineError }] });
+        if (lineError) {
+          refused.push({ index, errors: [{ path: '', message: lineError }] });
+          continue;
+        }
         const result = eventFromJson(item, options.codec, now);
-        if (!result.ok) return refused.push({ index, errors: result.errors });
+        if (!result.ok) {
+          refused.push({ index, errors: result.errors });
+          continue;
+        }
         // Ingest is authorised per workspace: an event for another workspace is refused, not sent.
-        const principal = request.principal!;
         const ws = result.value.event.workspace_id;
         if (principal.workspaces !== '*' && !principal.workspaces.has(ws)) {
-          return refused.push({ index, errors: [{ path: 'workspace_id', message: 'this token may not ingest into it' }] });
+          refused.push({
+            index,
+            errors: [{ path: 'workspace_id', message: 'this token may not ingest into it' }],
+          });
+          continue;
         }
         if (result.redactions > 0) redacted.inc(result.redactions);
         valid.push(result.value);
-      });
+      }
 
       await options.publisher.publish(valid);
       accepted.inc(valid.length);

@@ -1,4 +1,4 @@
-import { createEventCodec } from '@keytrail/events';
+import { type AuthDecision, createEventCodec } from '@keytrail/events';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { decodeBatch } from './decode.ts';
@@ -7,15 +7,46 @@ const codec = createEventCodec();
 const now = Date.UTC(2026, 10, 22, 4);
 let offset = 0;
 function message(value: Buffer | null): KafkaMessage {
-  return { key: Buffer.from('k'), value, offset: String(offset++), timestamp: String(now), attributes: 0, headers: {} } as KafkaMessage;
+  return {
+    key: Buffer.from('k'),
+    value,
+    offset: String(offset++),
+    timestamp: String(now),
+    attributes: 0,
+    headers: {},
+  } as KafkaMessage;
 }
-const decision = {
-  event_id: '01936b2e-1f00-7000-8000-000000000001', occurred_at: now, workspace_id: 'ws_1', request_id: 'r1', key_id: 'k1',
-  key_prefix: null, presented_key_hash: null, key_env: 'LIVE', credential: 'API_KEY', key_type: 'SECRET', session_id: null,
-  end_user_id: null, resource: null, method: null, route: null, required_scope: null, granted_scopes: [], outcome: 'ALLOWED',
-  http_status: 200, deprecated_key: false, rate_limit: null, quota: null, latency_ms: 3, cost: 0, client_ip: null, origin: null,
-  user_agent: null, region: null, source: null,
-} as const;
+const decision: AuthDecision = {
+  event_id: '01936b2e-1f00-7000-8000-000000000001',
+  occurred_at: now,
+  workspace_id: 'ws_1',
+  request_id: 'r1',
+  key_id: 'k1',
+  key_prefix: null,
+  presented_key_hash: null,
+  key_env: 'LIVE',
+  credential: 'API_KEY',
+  key_type: 'SECRET',
+  session_id: null,
+  end_user_id: null,
+  resource: null,
+  method: null,
+  route: null,
+  required_scope: null,
+  granted_scopes: [],
+  outcome: 'ALLOWED',
+  http_status: 200,
+  deprecated_key: false,
+  rate_limit: null,
+  quota: null,
+  latency_ms: 3,
+  cost: 0,
+  client_ip: null,
+  origin: null,
+  user_agent: null,
+  region: null,
+  source: null,
+};
 
 describe('decodeBatch', () => {
   it('splits a batch into rows and dead letters with reasons, keeping order', () => {
@@ -24,16 +55,50 @@ describe('decodeBatch', () => {
     unknownFingerprint.writeBigUInt64LE(42n, 2);
     const invalid = codec.encode('auth_decision', { ...decision, workspace_id: '', latency_ms: -1 });
     const lifecycleOnDecisionTopic = codec.encode('key_lifecycle', {
-      event_id: decision.event_id, occurred_at: now, workspace_id: 'ws_1', lifecycle_type: 'REVOKED', key_id: 'k1', key_prefix: null,
-      key_env: null, key_type: null, name: null, resource: null, scopes: null, rate_limits: null, quota: null, expires_at: null,
-      allowed_origins: null, grace_ends_at: null, replaced_by: null, reason: null, actor: null, session_id: null, end_user_id: null,
-      parent_key_id: null, ttl_seconds: null,
+      event_id: decision.event_id,
+      occurred_at: now,
+      workspace_id: 'ws_1',
+      lifecycle_type: 'REVOKED',
+      key_id: 'k1',
+      key_prefix: null,
+      key_env: null,
+      key_type: null,
+      name: null,
+      resource: null,
+      scopes: null,
+      rate_limits: null,
+      quota: null,
+      expires_at: null,
+      allowed_origins: null,
+      grace_ends_at: null,
+      replaced_by: null,
+      reason: null,
+      actor: null,
+      session_id: null,
+      end_user_id: null,
+      parent_key_id: null,
+      ttl_seconds: null,
     });
-    const messages = [good, Buffer.from('garbage'), unknownFingerprint, invalid, lifecycleOnDecisionTopic, null, good.subarray(0, 20)].map(message);
+    const messages = [
+      good,
+      Buffer.from('garbage'),
+      unknownFingerprint,
+      invalid,
+      lifecycleOnDecisionTopic,
+      null,
+      good.subarray(0, 20),
+    ].map(message);
     const { rows, deadLetters } = decodeBatch(codec, 'auth_decision', 0, messages);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ workspace_id: 'ws_1', kafka_offset: messages[0]!.offset });
-    expect(deadLetters.map((d) => d.reason)).toEqual(['BAD_MAGIC', 'UNKNOWN_FINGERPRINT', 'INVALID_EVENT', 'WRONG_TOPIC', 'EMPTY', 'BAD_BODY']);
+    expect(deadLetters.map((d) => d.reason)).toEqual([
+      'BAD_MAGIC',
+      'UNKNOWN_FINGERPRINT',
+      'INVALID_EVENT',
+      'WRONG_TOPIC',
+      'EMPTY',
+      'BAD_BODY',
+    ]);
     expect(deadLetters[2]!.detail).toContain('workspace_id');
     expect(deadLetters[2]!.detail).toContain('latency_ms');
   });

@@ -14,7 +14,13 @@ import {
 import type { KafkaMessage } from 'kafkajs';
 
 /** Why a message went to the dead-letter topic (the `keytrail-dlq-reason` header). */
-export type DeadLetterReason = 'BAD_MAGIC' | 'UNKNOWN_FINGERPRINT' | 'BAD_BODY' | 'INVALID_EVENT' | 'WRONG_TOPIC' | 'EMPTY';
+export type DeadLetterReason =
+  | 'BAD_MAGIC'
+  | 'UNKNOWN_FINGERPRINT'
+  | 'BAD_BODY'
+  | 'INVALID_EVENT'
+  | 'WRONG_TOPIC'
+  | 'EMPTY';
 
 export interface DeadLetter {
   message: KafkaMessage;
@@ -54,7 +60,11 @@ export function decodeBatch(
       continue;
     }
     if (decoded.kind !== kind) {
-      deadLetters.push({ message, reason: 'WRONG_TOPIC', detail: `a ${decoded.kind} event on the ${kind} topic` });
+      deadLetters.push({
+        message,
+        reason: 'WRONG_TOPIC',
+        detail: `a ${decoded.kind} event on the ${kind} topic`,
+      });
       continue;
     }
     const now = Number(message.timestamp);

@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { dedupToken, formatPlanMetadata, nextBatchEnd, parsePlanMetadata } from './plan.ts';
 
-const offsets = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => BigInt(from + i));
+const offsets = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => BigInt(from + i));
 
 describe('deterministic batches', () => {
   it('round-trips a plan through offset metadata', () => {
     expect(parsePlanMetadata('100', formatPlanMetadata(149n))).toEqual({ first: 100n, last: 149n });
   });
 
-  it.each([null, '', 'not json', '{"v":2,"last":"5"}', '{"v":1,"last":"50"}'])('ignores metadata %j that is not a plan for the committed offset', (metadata) => {
-    expect(parsePlanMetadata('100', metadata)).toBeNull();
-  });
+  it.each([null, '', 'not json', '{"v":2,"last":"5"}', '{"v":1,"last":"50"}'])(
+    'ignores metadata %j that is not a plan for the committed offset',
+    (metadata) => {
+      expect(parsePlanMetadata('100', metadata)).toBeNull();
+    },
+  );
 
   it('without a plan takes up to maxEvents messages', () => {
     expect(nextBatchEnd(offsets(0, 9), 0, 4, null)).toBe(3);

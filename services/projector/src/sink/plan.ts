@@ -18,7 +18,10 @@ export function formatPlanMetadata(last: bigint): string {
 }
 
 /** Reads a plan from committed metadata; null when there is none (or it is not ours). */
-export function parsePlanMetadata(committedOffset: string, metadata: string | null | undefined): BatchPlan | null {
+export function parsePlanMetadata(
+  committedOffset: string,
+  metadata: string | null | undefined,
+): BatchPlan | null {
   if (!metadata) return null;
   try {
     const parsed = JSON.parse(metadata) as { v?: number; last?: string };
@@ -41,7 +44,12 @@ export function dedupToken(topic: string, partition: number, first: bigint, last
  * messages. A pending plan that starts at offsets[start] fixes the end; otherwise the batch takes
  * up to `maxEvents` messages.
  */
-export function nextBatchEnd(offsets: readonly bigint[], start: number, maxEvents: number, plan: BatchPlan | null): number {
+export function nextBatchEnd(
+  offsets: readonly bigint[],
+  start: number,
+  maxEvents: number,
+  plan: BatchPlan | null,
+): number {
   const firstOffset = offsets[start];
   if (firstOffset === undefined) return -1;
   if (plan && plan.first === firstOffset) {

@@ -1,0 +1,3 @@
+/** Every `keytrail <command>`; docker-compose and the docs are checked against this list. */
+export const COMMANDS = ['up', 'ingest', 'projector', 'api', 'migrate', 'simulate', 'help'] as const;
+export type Command = (typeof COMMANDS)[number];
