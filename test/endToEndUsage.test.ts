@@ -234,7 +234,7 @@ describe('keytrail up: ingest to usage, end to end', () => {
       413,
       'PAYLOAD_TOO_LARGE',
     ],
-  ])('answers %s with %i and the JSON error shape', async (_name, path, hdrs, body, status, code) => {
+  ])('answers %s with its status and the JSON error shape', async (_name, path, hdrs, body, status, code) => {
     const response = await fetch(`${url}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
       headers: hdrs as Record<string, string>,

@@ -20,8 +20,39 @@ export function errorBody(code: ErrorCode, message: string, requestId: string, d
   return { error: { code, message, request_id: requestId, ...(details === undefined ? {} : { details }) } };
 }
 
+// An oversized body is read and dropped (up to this much) before the 413 goes out: a client still
+// uploading would otherwise see a connection reset instead of the answer.
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 10_000;
+
+function drainBody(request: FastifyRequest): Promise<void> {
+  const raw = request.raw;
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      raw.removeListener('data', onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > MAX_DRAIN_BYTES) done();
+    };
+    const timer = setTimeout(done, DRAIN_TIMEOUT_MS);
+    raw.on('data', onData);
+    raw.once('end', done);
+    raw.once('error', done);
+    raw.resume();
+  });
+}
+
 /** One error shape for every failure: `{"error": {"code", "message", "request_id"}}`. */
-export function handleError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+export async function handleError(
+  err: FastifyError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
   if (isKeytrailError(err)) {
     if (err.status >= 500) request.log.error({ err }, 'request failed');
     if (err.code === 'UNAVAILABLE') reply.header('retry-after', '1');
@@ -40,6 +71,7 @@ export function handleError(err: FastifyError | Error, request: FastifyRequest, 
     return;
   }
   if (mapped) {
+    if (mapped === 'PAYLOAD_TOO_LARGE') await drainBody(request);
     reply.status(ERROR_CATALOGUE[mapped].status).send(errorBody(mapped, err.message, request.id));
     return;
   }

@@ -1,4 +1,4 @@
-import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { toClickHouseError } from './errors.ts';
 import {
   type ClickHouseDriver,
@@ -22,6 +22,8 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
     request_timeout: options.requestTimeoutMs ?? 30_000,
     clickhouse_settings: { ...COMMON_SETTINGS } as Record<string, string | number>,
     application: 'keytrail',
+    // Failures reach callers as KeytrailErrors; the client logging them too would only add noise.
+    log: { level: ClickHouseLogLevel.OFF },
   });
 
   return {

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { KeytrailError, sleep } from '@keytrail/core';
 import { Kafka, logLevel as KafkaLogLevel } from 'kafkajs';
-import { ensureKafkaJars, KAFKA_VERSION } from './jars.ts';
+import { ensureKafkaJars, kafkaVersion } from './jars.ts';
 import { freePort, isPortFree } from './ports.ts';
 
 export interface LocalBrokerOptions {
@@ -237,8 +237,10 @@ export function createLocalBroker(options: LocalBrokerOptions): LocalBroker {
     },
     async start() {
       if (child && child.exitCode === null) return;
+      const version = kafkaVersion();
       const libs = await ensureKafkaJars({
         ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+        version,
         log,
       });
       mkdirSync(logDirs, { recursive: true });
@@ -274,7 +276,7 @@ export function createLocalBroker(options: LocalBrokerOptions): LocalBroker {
         if (started.exitCode === null) started.kill('SIGKILL');
       };
       process.once('exit', exitHook);
-      log(`Starting Kafka ${KAFKA_VERSION} (KRaft) on 127.0.0.1:${state.brokerPort}…`);
+      log(`Starting Kafka ${version} (KRaft) on 127.0.0.1:${state.brokerPort}…`);
       await waitReady(state, options.readyTimeoutMs ?? 90_000);
     },
     async stop(timeoutMs = 15_000) {

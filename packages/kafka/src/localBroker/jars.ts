@@ -6,7 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { KeytrailError } from '@keytrail/core';
 
 /** The Kafka release the managed broker runs; README "Kafka version" says why this one. */
-export const KAFKA_VERSION = '3.9.2';
+export const DEFAULT_KAFKA_VERSION = '3.9.2';
+
+/** KEYTRAIL_KAFKA_VERSION overrides the release, to run the suite against another broker line (4.x). */
+export function kafkaVersion(): string {
+  const version = process.env.KEYTRAIL_KAFKA_VERSION?.trim() || DEFAULT_KAFKA_VERSION;
+  if (!/^\d+\.\d+\.\d+$/.test(version))
+    throw new KeytrailError('BAD_REQUEST', `KEYTRAIL_KAFKA_VERSION "${version}" is not x.y.z`);
+  return version;
+}
 export const POM_PATH = fileURLToPath(new URL('../../maven/pom.xml', import.meta.url));
 
 /** Where fetched jars are kept across clones and runs: $KEYTRAIL_CACHE_DIR or ~/.cache/keytrail. */
@@ -46,9 +54,10 @@ function checkMaven(): void {
  * (into a temp folder, renamed when complete, so an interrupted fetch is never used).
  */
 export async function ensureKafkaJars(
-  options: { cacheDir?: string; log?: (line: string) => void } = {},
+  options: { cacheDir?: string; version?: string; log?: (line: string) => void } = {},
 ): Promise<string> {
-  const root = join(options.cacheDir ?? defaultCacheDir(), `kafka-${KAFKA_VERSION}`);
+  const version = options.version ?? kafkaVersion();
+  const root = join(options.cacheDir ?? defaultCacheDir(), `kafka-${version}`);
   const libs = join(root, 'libs');
   if (existsSync(join(libs, '.complete'))) return libs;
   checkJava();
@@ -56,7 +65,7 @@ export async function ensureKafkaJars(
   mkdirSync(root, { recursive: true });
   const staging = join(root, `libs.partial-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
-  options.log?.(`Fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central (once; cached in ${root})…`);
+  options.log?.(`Fetching Apache Kafka ${version} jars from Maven Central (once; cached in ${root})…`);
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(
       'mvn',
@@ -65,7 +74,7 @@ export async function ensureKafkaJars(
         '-B',
         '-f',
         POM_PATH,
-        `-Dkafka.version=${KAFKA_VERSION}`,
+        `-Dkafka.version=${version}`,
         'dependency:copy-dependencies',
         `-DoutputDirectory=${staging}`,
         '-DincludeScope=runtime',
@@ -84,7 +93,7 @@ export async function ensureKafkaJars(
   if (code !== 0 || !existsSync(staging) || !readdirSync(staging).some((f) => f.startsWith('kafka_2.13'))) {
     throw new KeytrailError(
       'UNAVAILABLE',
-      `mvn could not fetch the Kafka ${KAFKA_VERSION} jars (exit ${code}); is Maven Central reachable?`,
+      `mvn could not fetch the Kafka ${version} jars (exit ${code}); is Maven Central reachable?`,
     );
   }
   writeFileSync(join(staging, '.complete'), `${new Date().toISOString()}\n`);

@@ -1,0 +1,32 @@
+import { execFileSync } from 'node:child_process';
+import { isPortFree } from '@keytrail/kafka';
+import { describe, expect, it } from 'vitest';
+import { freePort, spawnKeytrail, tempDir } from './kit/index.ts';
+
+function javaProcessesUsing(dir: string): string[] {
+  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.includes('kafka.Kafka') && line.includes(dir));
+}
+
+/**
+ * `npm run demo` is `keytrail up --demo`: with no KEYTRAIL_KAFKA_BROKERS it starts its own
+ * Kafka broker, sends simulated traffic with a probe attack, and shows what it found.
+ */
+describe('keytrail up --demo', () => {
+  it('runs the whole pipeline with a managed broker and leaves nothing behind', async () => {
+    const dataDir = tempDir('demo');
+    const port = await freePort();
+    const env: Record<string, string> = { KEYTRAIL_DATA_DIR: dataDir, KEYTRAIL_PORT: String(port) };
+    delete process.env.KEYTRAIL_KAFKA_BROKERS;
+    const demo = spawnKeytrail(['up', '--demo', '--exit'], env);
+    expect(await demo.exited).toBe(0);
+    const output = demo.output();
+    expect(output).toMatch(/Keytrail is up at http:\/\/127\.0\.0\.1:\d+/);
+    expect(output).toMatch(/Admin token \(generated for this run\): kt_admin_/);
+    expect(output).toMatch(/20000 decisions queryable/);
+    // The probe attack comes from three addresses; the demo shows them.
+    expect(output).toMatch(/198\.51\.100\.\d+\s+\d+ attempts/);
+    expect(javaProcessesUsing(dataDir)).toEqual([]);
+    expect(await isPortFree(port)).toBe(true);
+  });
+});
