@@ -1,18 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKafka, createLocalBroker, ensureKafkaJars, isPortFree } from '@keytrail/kafka';
+import { createKafka, createLocalBroker, ensureKafkaJars, isPortFree, processAlive } from '@keytrail/kafka';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, tempDir, waitFor } from './kit/index.ts';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function produceAndCount(brokers: string[], topic: string, send: number): Promise<number> {
   const kafka = createKafka({ brokers, clientId: 'broker-lifecycle-test' });
@@ -80,11 +71,11 @@ describe('managed local Kafka broker', () => {
     );
     parent.kill('SIGKILL');
     await waitFor('parent gone', () => parent.exitCode !== null || parent.signalCode !== null);
-    expect(alive(stalePid)).toBe(true); // the orphan is still running and holds the data dir
+    expect(processAlive(stalePid)).toBe(true); // the orphan is still running and holds the data dir
 
     const broker = createLocalBroker({ dataDir: dir });
     await broker.start();
-    expect(alive(stalePid)).toBe(false);
+    expect(processAlive(stalePid)).toBe(false);
     expect(broker.pid).not.toBe(stalePid);
     expect(await produceAndCount(broker.brokers, 'after-stale', 3)).toBe(3);
     await broker.stop();

@@ -41,7 +41,8 @@ function newClusterId(): string {
   return randomBytes(16).toString('base64url');
 }
 
-function processAlive(pid: number): boolean {
+/** True while a process with this pid exists. */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
