@@ -19,8 +19,9 @@ describe('keytrail up --demo', () => {
     const env: Record<string, string> = { KEYTRAIL_DATA_DIR: dataDir, KEYTRAIL_PORT: String(port) };
     delete process.env.KEYTRAIL_KAFKA_BROKERS;
     const demo = spawnKeytrail(['up', '--demo', '--exit'], env);
-    expect(await demo.exited).toBe(0);
+    const code = await demo.exited;
     const output = demo.output();
+    expect(code, output).toBe(0);
     expect(output).toMatch(/Keytrail is up at http:\/\/127\.0\.0\.1:\d+/);
     expect(output).toMatch(/Admin token \(generated for this run\): kt_admin_/);
     expect(output).toMatch(/20000 decisions queryable/);

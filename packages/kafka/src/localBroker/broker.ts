@@ -36,9 +36,15 @@ interface BrokerState {
   controllerPort: number;
 }
 
-/** A Kafka cluster id: 16 random bytes, base64url without padding (Kafka's Uuid format). */
-function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * A Kafka cluster id: 16 random bytes, base64url without padding (Kafka's Uuid format). Like
+ * Kafka's Uuid.randomUuid(), never one starting with "-": StorageTool would read it as an option.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** True while a process with this pid exists. */
