@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createKafka, createLocalBroker, ensureKafkaJars, isPortFree, processAlive } from '@keytrail/kafka';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,24 @@ describe('managed local Kafka broker', () => {
     expect(await produceAndCount(broker.brokers, 'after-stale', 3)).toBe(3);
     await broker.stop();
     expect(existsSync(join(dir, 'broker.pid'))).toBe(false);
+  });
+
+  it('says what to install, or to set KEYTRAIL_KAFKA_BROKERS, when Maven is missing', async () => {
+    // A PATH with java on it but not mvn.
+    const bin = tempDir('java-only-bin');
+    symlinkSync(
+      execFileSync('bash', ['-c', 'command -v java'], { encoding: 'utf8' }).trim(),
+      join(bin, 'java'),
+    );
+    const path = process.env.PATH;
+    process.env.PATH = bin;
+    try {
+      await expect(ensureKafkaJars({ cacheDir: tempDir('no-maven-cache') })).rejects.toThrow(
+        /Maven \(mvn\).*KEYTRAIL_KAFKA_BROKERS/s,
+      );
+    } finally {
+      process.env.PATH = path;
+    }
   });
 
   it('says what to install, or to set KEYTRAIL_KAFKA_BROKERS, when Java is missing', async () => {
