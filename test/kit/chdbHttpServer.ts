@@ -225,7 +225,8 @@ export async function startChdbHttpServer(
   let port = options.port ?? 0;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
-      const s = createServer((req, res) => {
+      // ClickHouse accepts URIs up to 1 MiB (http_max_uri_size); Node's default header limit is 16 KiB.
+      const s = createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => {
         handle(req, res).catch((err) => res.writeHead(500).end(String(err)));
       });
       s.keepAliveTimeout = 2_000;

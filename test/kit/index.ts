@@ -11,6 +11,7 @@ import { inject } from 'vitest';
 
 export { freePort } from '@keytrail/kafka';
 export * from './chdbHttpServer.ts';
+export * from './traffic.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -22,8 +22,13 @@ describe('loadConfig', () => {
       KEYTRAIL_PORT: '9000',
       KEYTRAIL_ADMIN_TOKEN: 'kt_admin_x',
       KEYTRAIL_TOPIC_PREFIX: 'prod.kt.',
+      KEYTRAIL_RAW_TTL_DAYS: '30',
+      KEYTRAIL_DEDUP_WINDOW_HOURS: '48',
     });
     expect(config).toEqual({
+      rawTtlDays: 30,
+      dedupWindowHours: 48,
+      projector: { maxBatchEvents: 50_000, sessionTimeoutMs: 30_000 },
       kafkaBrokers: ['a:9092', 'b:9093'],
       clickhouseUrl: 'http://default:pw@ch:8123/keytrail',
       dataDir: '/var/lib/keytrail',
@@ -38,6 +43,8 @@ describe('loadConfig', () => {
     [{ KEYTRAIL_CLICKHOUSE_URL: 'tcp://ch:9000' }, /KEYTRAIL_CLICKHOUSE_URL/],
     [{ KEYTRAIL_PORT: 'eighty' }, /KEYTRAIL_PORT/],
     [{ KEYTRAIL_TOPIC_PREFIX: 'bad prefix' }, /KEYTRAIL_TOPIC_PREFIX/],
+    [{ KEYTRAIL_RAW_TTL_DAYS: '0' }, /KEYTRAIL_RAW_TTL_DAYS/],
+    [{ KEYTRAIL_DEDUP_WINDOW_HOURS: '1.5' }, /KEYTRAIL_DEDUP_WINDOW_HOURS/],
   ])('names the bad variable in %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -13,6 +13,17 @@ export interface KeytrailConfig {
   /** Undefined when not set: `keytrail up` then generates one and prints it. */
   adminToken: string | undefined;
   topicPrefix: string;
+  /** Days raw auth decisions are kept in ClickHouse. */
+  rawTtlDays: number;
+  /** Hours within which a re-sent event_id is recognised and counted once. */
+  dedupWindowHours: number;
+  /** Operational knobs (README "Operational extras"), not part of the DESIGN.md contract. */
+  projector: {
+    /** Most events per ClickHouse insert (KEYTRAIL_PROJECTOR_MAX_BATCH, default 50,000). */
+    maxBatchEvents: number;
+    /** Kafka group session timeout (KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS, default 30,000; broker minimum 6,000). */
+    sessionTimeoutMs: number;
+  };
 }
 
 export const DEFAULT_PORT = 8080;
@@ -27,11 +38,23 @@ export const CONFIG_VARIABLES = [
   'KEYTRAIL_PORT',
   'KEYTRAIL_ADMIN_TOKEN',
   'KEYTRAIL_TOPIC_PREFIX',
+  'KEYTRAIL_RAW_TTL_DAYS',
+  'KEYTRAIL_DEDUP_WINDOW_HOURS',
 ] as const;
 
 function nonEmpty(value: string | undefined): string | undefined {
   const trimmed = value?.trim();
   return trimmed ? trimmed : undefined;
+}
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, max = 100_000): number {
+  const text = nonEmpty(env[name]);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < 1 || value > max) {
+    throw new KeytrailError('BAD_REQUEST', `${name}: "${text}" is not a whole number from 1 to ${max}`);
+  }
+  return value;
 }
 
 /** Reads and validates the environment; throws a KeytrailError naming the bad variable. */
@@ -67,6 +90,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KeytrailConfig
     );
   }
   return {
+    rawTtlDays: wholeNumber(env, 'KEYTRAIL_RAW_TTL_DAYS', 90),
+    dedupWindowHours: wholeNumber(env, 'KEYTRAIL_DEDUP_WINDOW_HOURS', 24),
+    projector: {
+      maxBatchEvents: wholeNumber(env, 'KEYTRAIL_PROJECTOR_MAX_BATCH', 50_000, 1_000_000),
+      sessionTimeoutMs: wholeNumber(env, 'KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS', 30_000, 600_000),
+    },
     kafkaBrokers: brokers && brokers.length > 0 ? brokers : undefined,
     clickhouseUrl,
     dataDir: resolve(nonEmpty(env.KEYTRAIL_DATA_DIR) ?? DEFAULT_DATA_DIR),

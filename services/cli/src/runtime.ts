@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type ClickHouseDriver, createClickHouseDriver, migrate } from '@keytrail/clickhouse';
+import { applyRetention, type ClickHouseDriver, createClickHouseDriver, migrate } from '@keytrail/clickhouse';
 import { type KeytrailConfig, KeytrailError, type Logger } from '@keytrail/core';
 import { createEventCodec, type EventCodec } from '@keytrail/events';
 import { createKafka, createLocalBroker, ensureTopics, type Topics, topicNames } from '@keytrail/kafka';
@@ -65,6 +65,7 @@ export async function connectClickHouse(
   const ch = createClickHouseDriver({ url: config.clickhouseUrl, dataDir: config.dataDir });
   lifecycle.add({ name: 'clickhouse', stop: () => ch.close() });
   await migrate(ch, { onApplied: (m) => logger.info(`migration ${m.name} applied`) });
+  await applyRetention(ch, { rawTtlDays: config.rawTtlDays, dedupWindowHours: config.dedupWindowHours });
   return ch;
 }
 

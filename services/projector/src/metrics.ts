@@ -29,6 +29,12 @@ export function createProjectorMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
+    retriesDropped: new Counter({
+      name: 'keytrail_projector_dedup_dropped_total',
+      help: 'Events dropped because their event_id was already counted (client retries)',
+      labelNames: ['topic'],
+      registers,
+    }),
     insertRetries: new Counter({
       name: 'keytrail_projector_insert_retries_total',
       help: 'Failed inserts retried',

@@ -1,4 +1,9 @@
-import { type ClickHouseDriver, insertAuthDecisions, insertKeyLifecycle } from '@keytrail/clickhouse';
+import {
+  type ClickHouseDriver,
+  insertAuthDecisions,
+  insertKeyLifecycle,
+  streamRecentEventIds,
+} from '@keytrail/clickhouse';
 import { type Logger, retry } from '@keytrail/core';
 import type { EventCodec, EventKind } from '@keytrail/events';
 import type { Topics } from '@keytrail/kafka';
@@ -7,6 +12,7 @@ import type { Registry } from 'prom-client';
 import { createProjectorMetrics, type ProjectorMetrics } from './metrics.ts';
 import { sendDeadLetters } from './sink/deadLetter.ts';
 import { decodeBatch } from './sink/decode.ts';
+import { dropRepeats, type IdentifiedRow } from './sink/dedupe.ts';
 import {
   type BatchPlan,
   dedupToken,
@@ -14,6 +20,7 @@ import {
   nextBatchEnd,
   parsePlanMetadata,
 } from './sink/plan.ts';
+import { RecentIds } from './sink/recentIds.ts';
 
 export interface ProjectorOptions {
   kafka: Kafka;
@@ -25,6 +32,12 @@ export interface ProjectorOptions {
   groupId?: string;
   /** Most messages per ClickHouse insert (default 50,000). */
   maxBatchEvents?: number;
+  /** Group session timeout: how long a dead member keeps its partitions (default 30 s). */
+  sessionTimeoutMs?: number;
+  /** How long a re-sent event_id is recognised (default 24 h). */
+  dedupWindowHours?: number;
+  /** Most event ids remembered per partition (default 2,000,000): the memory bound of the window. */
+  dedupMaxIdsPerPartition?: number;
 }
 
 export interface Projector {
@@ -36,8 +49,15 @@ export interface Projector {
 
 export const DEFAULT_PROJECTOR_GROUP = 'keytrail-projector';
 
+interface PartitionState {
+  plan: BatchPlan | null;
+  recent: RecentIds;
+}
+
 type Sink = {
   kind: EventKind;
+  /** The raw table, as recorded in seen_event_ids.source. */
+  source: 'auth_decisions' | 'key_lifecycle';
   insert: (
     ch: ClickHouseDriver,
     rows: never[],
@@ -55,8 +75,14 @@ export function createProjector(options: ProjectorOptions): Projector {
   const maxBatchEvents = options.maxBatchEvents ?? 50_000;
   const metrics: ProjectorMetrics = createProjectorMetrics(options.metrics);
   const sinks = new Map<string, Sink>([
-    [topics.authDecisions, { kind: 'auth_decision', insert: insertAuthDecisions as Sink['insert'] }],
-    [topics.keyLifecycle, { kind: 'key_lifecycle', insert: insertKeyLifecycle as Sink['insert'] }],
+    [
+      topics.authDecisions,
+      { kind: 'auth_decision', source: 'auth_decisions', insert: insertAuthDecisions as Sink['insert'] },
+    ],
+    [
+      topics.keyLifecycle,
+      { kind: 'key_lifecycle', source: 'key_lifecycle', insert: insertKeyLifecycle as Sink['insert'] },
+    ],
   ]);
 
   const consumer: Consumer = kafka.consumer({
@@ -64,8 +90,8 @@ export function createProjector(options: ProjectorOptions): Projector {
     maxBytesPerPartition: 16 * 1024 * 1024,
     maxBytes: 64 * 1024 * 1024,
     maxWaitTimeInMs: 250,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
   });
   const producer: Producer = kafka.producer({
     idempotent: true,
@@ -74,29 +100,50 @@ export function createProjector(options: ProjectorOptions): Projector {
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   const admin: Admin = kafka.admin();
-  /** Plans read from Kafka, per "topic:partition"; dropped on every rebalance. */
-  const plans = new Map<string, BatchPlan | null>();
+  const windowHours = options.dedupWindowHours ?? 24;
+  const maxIds = options.dedupMaxIdsPerPartition ?? 2_000_000;
+  /** Per "topic:partition": the pending plan and the recent event ids. Dropped on every rebalance. */
+  const partitions = new Map<string, PartitionState>();
   let joined = false;
   let insertFailing = false;
   let stopping = false;
 
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joined = true;
-    plans.clear();
+    partitions.clear();
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     joined = false;
     logger.error({ err: payload.error }, 'projector consumer crashed; kafkajs restarts it');
   });
 
-  const loadPlan = async (topic: string, partition: number): Promise<BatchPlan | null> => {
+  /**
+   * What a member needs when it takes a partition: the plan committed with the offset, and the
+   * event ids written before the committed offset (the rows of an interrupted batch do not count,
+   * so the re-formed batch drops exactly what the first attempt dropped).
+   */
+  const loadPartition = async (topic: string, partition: number, sink: Sink): Promise<PartitionState> => {
     const key = `${topic}:${partition}`;
-    if (plans.has(key)) return plans.get(key) ?? null;
+    const known = partitions.get(key);
+    if (known) return known;
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     const entry = committed?.partitions.find((p) => p.partition === partition);
-    const plan = entry ? parsePlanMetadata(entry.offset, entry.metadata) : null;
-    plans.set(key, plan);
-    return plan;
+    const committedOffset = entry && Number(entry.offset) >= 0 ? entry.offset : '0';
+    const recent = new RecentIds(windowHours * 3_600_000, maxIds);
+    for await (const id of streamRecentEventIds(ch, {
+      source: sink.source,
+      partition,
+      beforeOffset: committedOffset,
+      windowHours,
+    })) {
+      recent.add(id);
+    }
+    const state: PartitionState = {
+      plan: entry ? parsePlanMetadata(entry.offset, entry.metadata) : null,
+      recent,
+    };
+    partitions.set(key, state);
+    return state;
   };
 
   const commit = (topic: string, partition: number, offset: bigint, metadata: string | null) =>
@@ -107,10 +154,20 @@ export function createProjector(options: ProjectorOptions): Projector {
    *  1. Commit the plan (offset = first, metadata = last).  Crash → nothing written; the plan is redone.
    *  2. Decode and validate every message (pure).           Crash → nothing written.
    *  3. Send dead letters to the DLQ.                        Crash → they are sent again (DLQ is at-least-once).
-   *  4. Insert rows with the batch's deduplication token.   Crash → the redo's insert is discarded by ClickHouse.
-   *  5. Commit offset = last + 1, no plan.                   Crash → the batch is redone; steps 3–4 are no-ops or repeats.
+   *  4. Drop client retries: event ids an earlier batch of this partition wrote (the partition's
+   *     window, rebuilt from seen_event_ids on takeover) and repeats inside the batch. Pure: crash → nothing written.
+   *  5. Insert rows with the batch's deduplication token, into the raw table and through every
+   *     materialized view.                                   Crash → the redo's insert is discarded by ClickHouse.
+   *  6. Commit offset = last + 1, no plan.                   Crash → the batch is redone; steps 3–5 are no-ops or repeats.
+   *  Step 5 is retried with capped backoff while ClickHouse is away; the partition waits.
    */
-  const flush = async (batch: Batch, sink: Sink, startIndex: number, endIndex: number): Promise<void> => {
+  const flush = async (
+    batch: Batch,
+    sink: Sink,
+    state: PartitionState,
+    startIndex: number,
+    endIndex: number,
+  ): Promise<void> => {
     const { topic, partition } = batch;
     const messages = batch.messages.slice(startIndex, endIndex + 1);
     const first = BigInt(messages[0]!.offset);
@@ -123,13 +180,21 @@ export function createProjector(options: ProjectorOptions): Projector {
     // 3. Dead letters.
     await sendDeadLetters(producer, topics.dlq, topic, partition, deadLetters);
     for (const letter of deadLetters) metrics.deadLetters.inc({ reason: letter.reason });
-    // 4. Insert, retried with capped backoff while ClickHouse is away (the partition waits).
+    // 4. Drop client retries.
+    const { kept, dropped } = dropRepeats(rows as IdentifiedRow[], state.recent);
+    if (dropped > 0) metrics.retriesDropped.inc({ topic }, dropped);
+    // 5. Insert, retried with capped backoff while ClickHouse is away (the partition waits).
     const token = dedupToken(topic, partition, first, last);
     const timer = metrics.insertSeconds.startTimer();
     await retry(
       async () => {
         if (stopping) throw new Error('projector stopping; batch left uncommitted');
-        await sink.insert(ch, rows as never[], { settings: { insert_deduplication_token: token } });
+        await sink.insert(ch, kept as never[], {
+          settings: {
+            insert_deduplication_token: token,
+            deduplicate_blocks_in_dependent_materialized_views: 1,
+          },
+        });
       },
       {
         initialDelayMs: 200,
@@ -144,10 +209,11 @@ export function createProjector(options: ProjectorOptions): Projector {
     );
     timer();
     insertFailing = false;
-    // 5. Commit past the batch.
+    // 6. Commit past the batch; only now do its ids join the window.
     await commit(topic, partition, last + 1n, null);
-    plans.set(`${topic}:${partition}`, null);
-    metrics.events.inc({ topic }, rows.length);
+    state.plan = null;
+    for (const row of kept) state.recent.add(row.event_id);
+    metrics.events.inc({ topic }, kept.length);
     metrics.batchSize.observe(messages.length);
   };
 
@@ -165,10 +231,10 @@ export function createProjector(options: ProjectorOptions): Projector {
           const offsets = batch.messages.map((m) => BigInt(m.offset));
           let start = 0;
           while (start < offsets.length && isRunning() && !isStale()) {
-            const plan = await loadPlan(batch.topic, batch.partition);
-            const end = nextBatchEnd(offsets, start, maxBatchEvents, plan);
+            const state = await loadPartition(batch.topic, batch.partition, sink);
+            const end = nextBatchEnd(offsets, start, maxBatchEvents, state.plan);
             if (end < start) break; // the planned batch is not all here yet: wait for redelivery with more
-            await flush(batch, sink, start, end);
+            await flush(batch, sink, state, start, end);
             resolveOffset(batch.messages[end]!.offset);
             await heartbeat();
             start = end + 1;

@@ -1,6 +1,6 @@
-import type { AuthDecision, Outcome } from '@keytrail/events';
+import type { AuthDecision } from '@keytrail/events';
 import type { ClickHouseDriver, InsertOptions } from '../driver/types.ts';
-import { nullableTime, parseClickHouseTime, toDateTime64Text } from '../time.ts';
+import { nullableTime, toDateTime64Text } from '../time.ts';
 
 export const AUTH_DECISIONS_TABLE = 'auth_decisions';
 
@@ -65,88 +65,10 @@ export function insertAuthDecisions(
   return ch.insert(AUTH_DECISIONS_TABLE, rows, options);
 }
 
-export type UsageGranularity = 'minute' | 'hour' | 'day';
-
-export interface KeyUsageParams {
-  workspaceId: string;
-  keyId: string;
-  from: Date;
-  /** Exclusive. */
-  to: Date;
-  granularity: UsageGranularity;
-}
-
-export interface UsageBucket {
-  start: string;
-  total: number;
-  by_outcome: Partial<Record<Outcome, number>>;
-}
-
-/**
- * Requests of one key per time bucket, split by outcome. Empty buckets are left out.
- * The unit is a bound parameter too: date_trunc takes it as a constant after substitution.
- */
-export async function getKeyUsage(ch: ClickHouseDriver, params: KeyUsageParams): Promise<UsageBucket[]> {
-  const rows = await ch.query<{ start: string; outcome: Outcome; requests: number }>(
-    `SELECT toDateTime64(date_trunc({unit:String}, occurred_at), 3, 'UTC') AS start, outcome, count() AS requests
-     FROM auth_decisions
-     WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
-       AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
-     GROUP BY start, outcome
-     ORDER BY start, outcome`,
-    {
-      unit: params.granularity,
-      workspaceId: params.workspaceId,
-      keyId: params.keyId,
-      from: params.from,
-      to: params.to,
-    },
-  );
-  const buckets: UsageBucket[] = [];
-  for (const row of rows) {
-    const start = parseClickHouseTime(row.start).toISOString();
-    let bucket = buckets.at(-1);
-    if (bucket?.start !== start) {
-      bucket = { start, total: 0, by_outcome: {} };
-      buckets.push(bucket);
-    }
-    bucket.total += row.requests;
-    bucket.by_outcome[row.outcome] = row.requests;
-  }
-  return buckets;
-}
-
 export async function countAuthDecisions(ch: ClickHouseDriver, workspaceId?: string): Promise<number> {
   const [row] = await ch.query<{ n: number }>(
     'SELECT count() AS n FROM auth_decisions WHERE {workspaceId:Nullable(String)} IS NULL OR workspace_id = {workspaceId:Nullable(String)}',
     { workspaceId: workspaceId ?? null },
   );
   return row?.n ?? 0;
-}
-
-export interface ProbeSource {
-  client_ip: string;
-  attempts: number;
-  distinct_prefixes: number;
-  first_seen: string;
-  last_seen: string;
-}
-
-/** Invalid / expired / revoked key attempts by source IP: where leaked-key probes come from. */
-export function getProbeSources(
-  ch: ClickHouseDriver,
-  params: { workspaceId: string; from: Date; to: Date; limit: number },
-): Promise<ProbeSource[]> {
-  return ch.query<ProbeSource>(
-    `SELECT client_ip, count() AS attempts, uniqExact(key_prefix) AS distinct_prefixes,
-            min(occurred_at) AS first_seen, max(occurred_at) AS last_seen
-     FROM auth_decisions
-     WHERE workspace_id = {workspaceId:String}
-       AND outcome IN ('INVALID_KEY', 'EXPIRED_KEY', 'REVOKED_KEY')
-       AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
-     GROUP BY client_ip
-     ORDER BY attempts DESC, client_ip
-     LIMIT {limit:UInt32}`,
-    params,
-  );
 }

@@ -68,7 +68,17 @@ export async function serve(options: ServeOptions): Promise<Served> {
   }
 
   if (wants('projector') && kafka && topics && ch) {
-    const projector = createProjector({ kafka, ch, codec, topics, logger, metrics: registry });
+    const projector = createProjector({
+      kafka,
+      ch,
+      codec,
+      topics,
+      logger,
+      metrics: registry,
+      maxBatchEvents: config.projector.maxBatchEvents,
+      sessionTimeoutMs: config.projector.sessionTimeoutMs,
+      dedupWindowHours: config.dedupWindowHours,
+    });
     lifecycle.add({ name: 'projector', stop: () => projector.stop() });
     await projector.start();
     readiness.projector = async () => projector.isReady();

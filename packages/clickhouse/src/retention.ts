@@ -1,0 +1,41 @@
+import type { ClickHouseDriver } from './driver/types.ts';
+
+export interface RetentionSettings {
+  /** Days raw auth decisions are kept (KEYTRAIL_RAW_TTL_DAYS, default 90). */
+  rawTtlDays: number;
+  /** Hours an event id is remembered for retries (KEYTRAIL_DEDUP_WINDOW_HOURS, default 24). */
+  dedupWindowHours: number;
+}
+
+export const DEFAULT_RETENTION: RetentionSettings = { rawTtlDays: 90, dedupWindowHours: 24 };
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 100_000)
+    throw new Error(`${name} must be a whole number from 1 to 100000`);
+  return value;
+}
+
+/**
+ * Applies configured TTLs. DDL cannot take bound parameters, so the numbers are checked to be
+ * plain integers before they enter the statement; they come from configuration, never requests.
+ */
+export async function applyRetention(ch: ClickHouseDriver, settings: RetentionSettings): Promise<void> {
+  const days = positiveInteger('rawTtlDays', settings.rawTtlDays);
+  const hours = positiveInteger('dedupWindowHours', settings.dedupWindowHours);
+  const current = await currentTtls(ch);
+  // Only when it changed: MODIFY TTL rewrites every part of the table.
+  if (!current.auth_decisions?.includes(`toIntervalDay(${days})`)) {
+    await ch.command(`ALTER TABLE auth_decisions MODIFY TTL toDateTime(occurred_at) + INTERVAL ${days} DAY`);
+  }
+  if (!current.seen_event_ids?.includes(`toIntervalHour(${hours})`)) {
+    await ch.command(`ALTER TABLE seen_event_ids MODIFY TTL seen_at + INTERVAL ${hours} HOUR`);
+  }
+}
+
+async function currentTtls(ch: ClickHouseDriver): Promise<Record<string, string>> {
+  const rows = await ch.query<{ name: string; engine_full: string }>(
+    `SELECT name, engine_full FROM system.tables
+     WHERE database = currentDatabase() AND name IN ('auth_decisions', 'seen_event_ids')`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.name, r.engine_full]));
+}

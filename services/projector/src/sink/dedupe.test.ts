@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+import { dropRepeats } from './dedupe.ts';
+
+const row = (event_id: string, n: number) => ({ event_id, workspace_id: 'ws', n });
+
+describe('dropRepeats', () => {
+  it('drops ids seen before and repeats inside the batch, keeping the first and the order', () => {
+    const rows = [row('a', 1), row('b', 2), row('A', 3), row('c', 4), row('b', 5), row('d', 6)];
+    const { kept, dropped } = dropRepeats(rows, new Set(['c']));
+    expect(kept.map((r) => r.n)).toEqual([1, 2, 6]);
+    expect(dropped).toBe(3);
+  });
+});

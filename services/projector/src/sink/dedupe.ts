@@ -1,0 +1,24 @@
+/** A row that carries its event's identity. */
+export interface IdentifiedRow {
+  event_id: string;
+  workspace_id: string;
+}
+
+/**
+ * Keeps the first row of each event id that `seen` does not already hold; returns the rest as
+ * dropped. Pure and order-preserving, so a re-formed batch keeps exactly the same rows.
+ */
+export function dropRepeats<Row extends IdentifiedRow>(
+  rows: readonly Row[],
+  seen: { has(id: string): boolean },
+): { kept: Row[]; dropped: number } {
+  const kept: Row[] = [];
+  const inBatch = new Set<string>();
+  for (const row of rows) {
+    const id = row.event_id.toLowerCase();
+    if (seen.has(id) || inBatch.has(id)) continue;
+    inBatch.add(id);
+    kept.push(row);
+  }
+  return { kept, dropped: rows.length - kept.length };
+}
