@@ -58,11 +58,11 @@ describe('the projector survives SIGKILL', () => {
       }
 
       const last = spawnKeytrail(['projector'], env);
+      // Every offset committed means every batch inserted (offsets are committed after the insert),
+      // so a double count shows below as an exact mismatch, not as a wait that never ends.
       await waitFor(
-        'all events projected and committed',
-        async () =>
-          (await countAuthDecisions(ch)) === TOTAL &&
-          (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+        'every offset committed',
+        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
         120_000,
         200,
       );
