@@ -109,3 +109,42 @@ export function spawnKeytrail(args: string[], env: Record<string, string>): Keyt
     },
   };
 }
+
+export interface ProjectorProcess extends KeytrailProcess {
+  /** Base URL of its /healthz, /readyz and /metrics. */
+  url: string;
+  /** The value of one Prometheus sample, e.g. metric('keytrail_projector_dlq_total', { reason: 'BAD_MAGIC' }). */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+}
+
+/** Runs `keytrail projector` (distributed mode) against the suite's broker and a ClickHouse URL. */
+export async function startProjector(options: {
+  clickhouseUrl: string;
+  topicPrefix: string;
+  env?: Record<string, string>;
+}): Promise<ProjectorProcess> {
+  const process = spawnKeytrail(['projector'], {
+    KEYTRAIL_KAFKA_BROKERS: testBrokers().join(','),
+    KEYTRAIL_CLICKHOUSE_URL: options.clickhouseUrl,
+    KEYTRAIL_TOPIC_PREFIX: options.topicPrefix,
+    KEYTRAIL_PORT: '0',
+    KEYTRAIL_LOG_LEVEL: 'info',
+    KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS: '6000',
+    ...options.env,
+  });
+  const url = (await process.waitForOutput(/keytrail projector running at (http:\/\/[^"\s]+)/))[1]!;
+  return {
+    ...process,
+    url,
+    async metric(name, labels = {}) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+      let total = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+        if (wanted.every((w) => line.includes(w))) total += Number(line.split(' ').at(-1));
+      }
+      return total;
+    },
+  };
+}

@@ -89,7 +89,7 @@ describe('schema resolution', () => {
     expect(decoded.event).toEqual(fullAuthDecision());
   });
 
-  it('an enum symbol the reader does not know fails resolution as BAD_BODY', () => {
+  it('an enum symbol the reader does not know fails that record alone, as UNRESOLVABLE', () => {
     const schema = schemaOf('auth_decision') as { fields: { name: string; type: { symbols?: string[] } }[] };
     schema.fields.find((f) => f.name === 'outcome')!.type.symbols!.push('BANNED_IP');
     const writer = createEventCodec({
@@ -101,7 +101,7 @@ describe('schema resolution', () => {
       'auth_decision',
       fullAuthDecision({ outcome: 'BANNED_IP' as never, http_status: 403 }),
     );
-    expect(captureDecodeError(bytes, reader).reason).toBe('BAD_BODY');
+    expect(captureDecodeError(bytes, reader).reason).toBe('UNRESOLVABLE');
     // A known symbol from the same writer still resolves.
     expect(reader.decode(writer.encode('auth_decision', fullAuthDecision())).event).toEqual(
       fullAuthDecision(),

@@ -7,7 +7,9 @@ import type { EventKind, EventOf, KeytrailEvent } from './types.ts';
 export const SINGLE_OBJECT_MAGIC = Buffer.from([0xc3, 0x01]);
 export const HEADER_LENGTH = 10;
 
-export type DecodeFailure = 'BAD_MAGIC' | 'UNKNOWN_FINGERPRINT' | 'BAD_BODY';
+/** BAD_MAGIC: not single-object encoded. UNKNOWN_FINGERPRINT: writer schema unknown. BAD_BODY: bytes do
+ * not decode. UNRESOLVABLE: decodes, but holds a value the reader schema cannot take (an unknown enum symbol). */
+export type DecodeFailure = 'BAD_MAGIC' | 'UNKNOWN_FINGERPRINT' | 'BAD_BODY' | 'UNRESOLVABLE';
 
 /** Bytes that cannot be turned into an event. `reason` is what goes into the DLQ header. */
 export class EventDecodeError extends Error {
@@ -226,11 +228,19 @@ export function createEventCodec(options: CodecOptions = {}): EventCodec {
             errorHook: (path: string[], value: unknown) =>
               problems.push(`${path.join('.')}=${JSON.stringify(value)}`),
           });
-          if (problems.length > 0)
-            throw new Error(`not representable in the reader schema: ${problems.join(', ')}`);
+          if (problems.length > 0) {
+            throw new EventDecodeError(
+              'UNRESOLVABLE',
+              `not representable in the reader schema: ${problems.join(', ')}`,
+              {
+                fingerprint,
+              },
+            );
+          }
         }
         return { kind: writer.kind, event, version: writer.version } as DecodedEvent;
       } catch (cause) {
+        if (cause instanceof EventDecodeError) throw cause;
         throw new EventDecodeError(
           'BAD_BODY',
           `cannot decode ${writer.kind} v${writer.version}: ${String(cause)}`,

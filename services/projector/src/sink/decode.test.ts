@@ -102,4 +102,23 @@ describe('decodeBatch', () => {
     expect(deadLetters[2]!.detail).toContain('workspace_id');
     expect(deadLetters[2]!.detail).toContain('latency_ms');
   });
+
+  it('dead-letters a record whose enum symbol the reader cannot resolve, and only that record', () => {
+    const schema = structuredClone(codec.reader('auth_decision').schema) as {
+      fields: { name: string; type: { symbols?: string[] } }[];
+    };
+    schema.fields.find((f) => f.name === 'outcome')!.type.symbols!.push('IP_BLOCKED');
+    const newer = createEventCodec({ readers: { auth_decision: { version: 2, schema: schema as never } } });
+    const projectorCodec = createEventCodec();
+    projectorCodec.registerWriter('auth_decision', 2, schema as never);
+    const messages = [
+      newer.encode('auth_decision', { ...decision, outcome: 'IP_BLOCKED' as never, http_status: 403 }),
+      newer.encode('auth_decision', { ...decision }),
+    ].map(message);
+    const { rows, deadLetters } = decodeBatch(projectorCodec, 'auth_decision', 0, messages);
+    expect(rows).toHaveLength(1);
+    expect(deadLetters.map((d) => [d.reason, d.detail.includes('IP_BLOCKED')])).toEqual([
+      ['UNRESOLVABLE', true],
+    ]);
+  });
 });

@@ -5,6 +5,7 @@ import {
   toKeyLifecycleRow,
 } from '@keytrail/clickhouse';
 import {
+  type DecodeFailure,
   type EventCodec,
   EventDecodeError,
   type EventKind,
@@ -14,13 +15,7 @@ import {
 import type { KafkaMessage } from 'kafkajs';
 
 /** Why a message went to the dead-letter topic (the `keytrail-dlq-reason` header). */
-export type DeadLetterReason =
-  | 'BAD_MAGIC'
-  | 'UNKNOWN_FINGERPRINT'
-  | 'BAD_BODY'
-  | 'INVALID_EVENT'
-  | 'WRONG_TOPIC'
-  | 'EMPTY';
+export type DeadLetterReason = DecodeFailure | 'INVALID_EVENT' | 'WRONG_TOPIC' | 'EMPTY';
 
 export interface DeadLetter {
   message: KafkaMessage;

@@ -1,0 +1,53 @@
+import { createHttpDriver, migrate } from '@keytrail/clickhouse';
+import { describe, it } from 'vitest';
+import {
+  createTestKafka,
+  expectExactCounts,
+  groupLag,
+  makeDecisions,
+  produceDecisions,
+  startChdbHttpServer,
+  startProjector,
+  uniquePrefix,
+  waitFor,
+} from './kit/index.ts';
+
+describe('a client retry (same event_id, a separate Kafka message) is counted once', () => {
+  it('within a run, and after a restart rebuilt the window from ClickHouse', async () => {
+    const server = await startChdbHttpServer();
+    const ch = createHttpDriver({ url: server.url });
+    const prefix = uniquePrefix('retries');
+    const { kafka, topics } = await createTestKafka(prefix);
+    try {
+      await migrate(ch);
+      const { events, retries, expected } = makeDecisions(20_000, { retries: 500 });
+      // Originals, then retries of some of them, one of each again inside one send.
+      await produceDecisions(kafka, topics, [...events, ...retries.slice(0, 250), ...retries.slice(0, 10)]);
+      const first = await startProjector({
+        clickhouseUrl: server.url,
+        topicPrefix: prefix,
+        env: { KEYTRAIL_PROJECTOR_MAX_BATCH: '3000' },
+      });
+      await waitFor(
+        'first pass committed',
+        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+      );
+      const dropped = await first.metric('keytrail_projector_dedup_dropped_total');
+      if (dropped !== 260) throw new Error(`expected 260 retries dropped, metrics say ${dropped}`);
+      await first.terminate();
+
+      // A new process knows nothing in memory: the window comes back from ClickHouse.
+      await produceDecisions(kafka, topics, retries.slice(250));
+      const second = await startProjector({ clickhouseUrl: server.url, topicPrefix: prefix });
+      await waitFor(
+        'second pass committed',
+        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+      );
+      await second.terminate();
+      await expectExactCounts(ch, expected);
+    } finally {
+      await ch.close();
+      await server.close();
+    }
+  });
+});
