@@ -167,6 +167,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     state: PartitionState,
     startIndex: number,
     endIndex: number,
+    heartbeat: () => Promise<void>,
   ): Promise<void> => {
     const { topic, partition } = batch;
     const messages = batch.messages.slice(startIndex, endIndex + 1);
@@ -189,6 +190,8 @@ export function createProjector(options: ProjectorOptions): Projector {
     await retry(
       async () => {
         if (stopping) throw new Error('projector stopping; batch left uncommitted');
+        // Stay in the group while ClickHouse is away (kafkajs heartbeats only when asked).
+        await heartbeat();
         await sink.insert(ch, kept as never[], {
           settings: {
             insert_deduplication_token: token,
@@ -234,7 +237,7 @@ export function createProjector(options: ProjectorOptions): Projector {
             const state = await loadPartition(batch.topic, batch.partition, sink);
             const end = nextBatchEnd(offsets, start, maxBatchEvents, state.plan);
             if (end < start) break; // the planned batch is not all here yet: wait for redelivery with more
-            await flush(batch, sink, state, start, end);
+            await flush(batch, sink, state, start, end, heartbeat);
             resolveOffset(batch.messages[end]!.offset);
             await heartbeat();
             start = end + 1;
