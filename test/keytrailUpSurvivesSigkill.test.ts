@@ -1,0 +1,101 @@
+import { join } from 'node:path';
+import { createEmbeddedDriver } from '@keytrail/clickhouse';
+import { createRandom } from '@keytrail/simulator';
+import { describe, expect, it } from 'vitest';
+import {
+  createTestKafka,
+  expectExactCounts,
+  freePort,
+  groupLag,
+  makeDecisions,
+  produceDecisions,
+  spawnKeytrail,
+  tempDir,
+  testBrokers,
+  uniquePrefix,
+  waitFor,
+} from './kit/index.ts';
+
+const TOTAL = 60_000;
+const TOKEN = 'kt_admin_sigkill_up_0123456789abcdef';
+
+async function projected(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return [...text.matchAll(/^keytrail_projector_events_total\{[^}]*\} (\d+)/gm)].reduce(
+    (n, m) => n + Number(m[1]),
+    0,
+  );
+}
+
+describe('keytrail up survives SIGKILL', () => {
+  it('killed mid-projection and restarted on the same data directory, every count is exact', async () => {
+    const dataDir = tempDir('up-sigkill');
+    const prefix = uniquePrefix('up-sigkill');
+    const { kafka, topics } = await createTestKafka(prefix);
+    const { events, expected } = makeDecisions(TOTAL, { seed: 9 });
+    await produceDecisions(kafka, topics, events);
+    const port = await freePort();
+    const env = {
+      KEYTRAIL_KAFKA_BROKERS: testBrokers().join(','),
+      KEYTRAIL_TOPIC_PREFIX: prefix,
+      KEYTRAIL_DATA_DIR: dataDir,
+      KEYTRAIL_PORT: String(port),
+      KEYTRAIL_ADMIN_TOKEN: TOKEN,
+      KEYTRAIL_PROJECTOR_MAX_BATCH: '3000',
+      KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS: '6000',
+    };
+
+    const first = spawnKeytrail(['up'], env);
+    const url = (await first.waitForOutput(/Keytrail is up at (http:\/\/\S+)/))[1]!;
+    // A random point between the first batches and the middle of the run.
+    const killAfter = createRandom(Date.now()).int(3_000, TOTAL / 2);
+    const atKill = await waitFor(
+      'mid-projection',
+      async () => {
+        const n = await projected(url);
+        return n >= killAfter && n < TOTAL ? n : undefined;
+      },
+      60_000,
+      20,
+    );
+    first.child.kill('SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+
+    const second = spawnKeytrail(['up'], env);
+    await second.waitForOutput(/Keytrail is up at/);
+    await waitFor(
+      'everything committed',
+      async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+      120_000,
+      250,
+    );
+    // Through the API too: per-key day totals add up to what was sent in ws_a.
+    const wsA = [...expected.byKeyOutcome.get('ws_a')!.entries()];
+    const perKey = new Map<string, number>();
+    for (const [k, v] of wsA) perKey.set(k.split('|')[0]!, (perKey.get(k.split('|')[0]!) ?? 0) + v.requests);
+    for (const [keyId, requests] of perKey) {
+      const usage = (await (
+        await fetch(
+          `${url}/v1/workspaces/ws_a/keys/${keyId}/usage?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&granularity=day`,
+          {
+            headers: { authorization: `Bearer ${TOKEN}` },
+          },
+        )
+      ).json()) as { buckets: { total: number }[] };
+      expect(
+        usage.buckets.reduce((n, b) => n + b.total, 0),
+        keyId,
+      ).toBe(requests);
+    }
+    expect(await second.terminate()).toBe(0);
+
+    // The process is gone, so this test may open the embedded database itself.
+    console.log(`killed at ${atKill} of ${TOTAL} projected`);
+    const ch = createEmbeddedDriver({ path: join(dataDir, 'clickhouse') });
+    try {
+      await expectExactCounts(ch, expected);
+    } finally {
+      await ch.close();
+    }
+  });
+});
