@@ -17,7 +17,11 @@ export function decisionRows(count: number, fields: (i: number) => Record<string
   return Array.from({ length: count }, (_, i) => {
     const parsed = eventFromJson({ type: 'auth_decision', request_id: `r${i}`, ...fields(i) }, codec);
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-    return toAuthDecisionRow(parsed.value.event as never, { partition: 0, offset: String(i) });
+    return toAuthDecisionRow(parsed.value.event as never, {
+      partition: 0,
+      offset: String(i),
+      timestamp: Date.UTC(2026, 10, 22),
+    });
   });
 }
 

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS auth_decisions
     source_version LowCardinality(String),
     kafka_partition UInt32 COMMENT 'Provenance: where the projector read it',
     kafka_offset UInt64,
+    kafka_timestamp DateTime64(3, 'UTC') COMMENT 'When Kafka took it (arrival): the clock of the retry window',
     ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
     INDEX idx_request_id request_id TYPE bloom_filter(0.001) GRANULARITY 4,
     INDEX idx_client_ip client_ip TYPE bloom_filter(0.01) GRANULARITY 4

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS key_lifecycle
     ttl_seconds Nullable(Int32),
     kafka_partition UInt32,
     kafka_offset UInt64,
+    kafka_timestamp DateTime64(3, 'UTC') COMMENT 'When Kafka took it (arrival): the clock of the retry window',
     ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
 )
 ENGINE = MergeTree

@@ -28,7 +28,7 @@ export async function applyRetention(ch: ClickHouseDriver, settings: RetentionSe
     await ch.command(`ALTER TABLE auth_decisions MODIFY TTL toDateTime(occurred_at) + INTERVAL ${days} DAY`);
   }
   if (!current.seen_event_ids?.includes(`toIntervalHour(${hours})`)) {
-    await ch.command(`ALTER TABLE seen_event_ids MODIFY TTL seen_at + INTERVAL ${hours} HOUR`);
+    await ch.command(`ALTER TABLE seen_event_ids MODIFY TTL toDateTime(seen_at) + INTERVAL ${hours} HOUR`);
   }
 }
 

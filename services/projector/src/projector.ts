@@ -12,7 +12,7 @@ import type { Registry } from 'prom-client';
 import { createProjectorMetrics, type ProjectorMetrics } from './metrics.ts';
 import { sendDeadLetters } from './sink/deadLetter.ts';
 import { decodeBatch } from './sink/decode.ts';
-import { dropRepeats, type IdentifiedRow } from './sink/dedupe.ts';
+import { dropRepeats, type IdentifiedRow, rowTime } from './sink/dedupe.ts';
 import {
   type BatchPlan,
   dedupToken,
@@ -130,14 +130,13 @@ export function createProjector(options: ProjectorOptions): Projector {
     const entry = committed?.partitions.find((p) => p.partition === partition);
     const committedOffset = entry && Number(entry.offset) >= 0 ? entry.offset : '0';
     const recent = new RecentIds(windowHours * 3_600_000, maxIds);
-    for await (const id of streamRecentEventIds(ch, {
+    const rebuild = streamRecentEventIds(ch, {
       source: sink.source,
       partition,
       beforeOffset: committedOffset,
       windowHours,
-    })) {
-      recent.add(id);
-    }
+    });
+    for await (const { id, at } of rebuild) recent.add(id, at);
     const state: PartitionState = {
       plan: entry ? parsePlanMetadata(entry.offset, entry.metadata) : null,
       recent,
@@ -215,7 +214,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     // 6. Commit past the batch; only now do its ids join the window.
     await commit(topic, partition, last + 1n, null);
     state.plan = null;
-    for (const row of kept) state.recent.add(row.event_id);
+    for (const row of kept) state.recent.add(row.event_id, rowTime(row));
     metrics.events.inc({ topic }, kept.length);
     metrics.batchSize.observe(messages.length);
   };

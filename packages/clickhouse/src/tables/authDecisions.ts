@@ -8,6 +8,8 @@ export const AUTH_DECISIONS_TABLE = 'auth_decisions';
 export interface KafkaPosition {
   partition: number;
   offset: string;
+  /** The message's Kafka timestamp (ms). */
+  timestamp: number;
 }
 
 /** One row of `auth_decisions`, as sent in JSONEachRow. */
@@ -54,6 +56,7 @@ export function toAuthDecisionRow(e: AuthDecision, at: KafkaPosition) {
     source_version: e.source?.version ?? '',
     kafka_partition: at.partition,
     kafka_offset: at.offset,
+    kafka_timestamp: toDateTime64Text(at.timestamp),
   };
 }
 

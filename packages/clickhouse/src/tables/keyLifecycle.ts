@@ -41,6 +41,7 @@ export function toKeyLifecycleRow(e: KeyLifecycle, at: KafkaPosition) {
     ttl_seconds: e.ttl_seconds,
     kafka_partition: at.partition,
     kafka_offset: at.offset,
+    kafka_timestamp: toDateTime64Text(at.timestamp),
   };
 }
 

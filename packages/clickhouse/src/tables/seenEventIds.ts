@@ -7,7 +7,7 @@ export interface RecentIdsQuery {
   partition: number;
   /** Only ids written by batches before this offset (the committed one): an interrupted batch's rows do not count. */
   beforeOffset: string;
-  /** Only ids seen within this many hours. */
+  /** Only ids seen within this many hours (of now). */
   windowHours: number;
 }
 
@@ -18,9 +18,9 @@ export interface RecentIdsQuery {
 export async function* streamRecentEventIds(
   ch: ClickHouseDriver,
   query: RecentIdsQuery,
-): AsyncIterable<string> {
-  const rows = ch.stream<{ id: string }>(
-    `SELECT toString(event_id) AS id
+): AsyncIterable<{ id: string; at: number }> {
+  const rows = ch.stream<{ id: string; at: number }>(
+    `SELECT toString(event_id) AS id, toUnixTimestamp64Milli(seen_at) AS at
      FROM seen_event_ids
      WHERE source = {source:String} AND kafka_partition = {partition:UInt32}
        AND kafka_offset < {beforeOffset:UInt64}
@@ -33,5 +33,5 @@ export async function* streamRecentEventIds(
       windowHours: query.windowHours,
     },
   );
-  for await (const row of rows) yield row.id;
+  yield* rows;
 }

@@ -63,7 +63,7 @@ export function decodeBatch(
       continue;
     }
     const now = Number(message.timestamp);
-    const at = { partition, offset: message.offset };
+    const at = { partition, offset: message.offset, timestamp: Number(message.timestamp) };
     if (decoded.kind === 'auth_decision') {
       const errors = validateAuthDecision(decoded.event, now);
       if (errors.length > 0) {

@@ -2,6 +2,13 @@
 export interface IdentifiedRow {
   event_id: string;
   workspace_id: string;
+  /** The message's Kafka timestamp, as written to the row ("1795320000.123"). */
+  kafka_timestamp: string;
+}
+
+/** Milliseconds of a row's Kafka timestamp. */
+export function rowTime(row: IdentifiedRow): number {
+  return Math.round(Number(row.kafka_timestamp) * 1000);
 }
 
 /**
@@ -10,13 +17,13 @@ export interface IdentifiedRow {
  */
 export function dropRepeats<Row extends IdentifiedRow>(
   rows: readonly Row[],
-  seen: { has(id: string): boolean },
+  seen: { has(id: string, now: number): boolean },
 ): { kept: Row[]; dropped: number } {
   const kept: Row[] = [];
   const inBatch = new Set<string>();
   for (const row of rows) {
     const id = row.event_id.toLowerCase();
-    if (seen.has(id) || inBatch.has(id)) continue;
+    if (seen.has(id, rowTime(row)) || inBatch.has(id)) continue;
     inBatch.add(id);
     kept.push(row);
   }

@@ -1,11 +1,13 @@
 /**
  * The event ids one partition wrote recently, so a client's retry (same event_id, a separate
- * Kafka message) is counted once. Bounded twice: by age (the dedup window) and by count, oldest
- * out first, so memory never grows without bound. Events with one id share a partition key, so
- * one partition's window is enough.
+ * Kafka message) is counted once. The clock is the Kafka timestamp of the messages (arrival
+ * time), not the wall clock: a replay of the same log then recognises exactly the retries the
+ * live run did. Bounded twice: by that age (the dedup window) and by count, oldest out first, so
+ * memory never grows without bound. Events with one id share a partition key, so one partition's
+ * window is enough.
  */
 export class RecentIds {
-  // Insertion order = Kafka order; the value is when the id was added (ms).
+  // Insertion order = Kafka order; the value is the message time (ms) of the id.
   private readonly ids = new Map<string, number>();
 
   constructor(
@@ -17,15 +19,17 @@ export class RecentIds {
     return this.ids.size;
   }
 
-  has(id: string): boolean {
-    return this.ids.has(id.toLowerCase());
+  /** True when `id` arrived at most one window before `now` (a message time). */
+  has(id: string, now: number): boolean {
+    const at = this.ids.get(id.toLowerCase());
+    return at !== undefined && now - at <= this.windowMs;
   }
 
-  add(id: string, now = Date.now()): void {
+  add(id: string, at: number): void {
     const key = id.toLowerCase();
     this.ids.delete(key);
-    this.ids.set(key, now);
-    this.evict(now);
+    this.ids.set(key, at);
+    this.evict(at);
   }
 
   private evict(now: number): void {
