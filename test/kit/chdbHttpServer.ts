@@ -127,8 +127,19 @@ export async function startChdbHttpServer(
   const path = options.path ?? mkdtempSync(join(tmpdir(), 'keytrail-chdb-http-'));
   const session = new Session(path);
   let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = queue.then(fn, fn);
+  let currentDatabase = 'default';
+  // One query at a time, each in the database its request names (the `database` parameter).
+  const serial = <T>(database: string, fn: () => Promise<T>): Promise<T> => {
+    const inDatabase = async () => {
+      if (database !== currentDatabase) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database))
+          throw Object.assign(new Error(`bad database ${database}`), { clickhouseCode: 81 });
+        await session.queryAsync(`USE ${database}`, { format: 'Null' });
+        currentDatabase = database;
+      }
+      return fn();
+    };
+    const run = queue.then(inDatabase, inDatabase);
     queue = run.catch(() => {});
     return run;
   };
@@ -150,6 +161,7 @@ export async function startChdbHttpServer(
       else if (!TRANSPORT_PARAMS.has(key)) settings.push([key, value]);
     }
     const queryId = url.searchParams.get('query_id') ?? crypto.randomUUID();
+    const database = url.searchParams.get('database') || 'default';
     const queryParam = url.searchParams.get('query');
     const gzip =
       url.searchParams.get('enable_http_compression') === '1' &&
@@ -169,9 +181,10 @@ export async function startChdbHttpServer(
       const insert = queryParam ? INSERT_RE.exec(queryParam) : null;
       if (insert && body.length > 0) {
         const [, table, columns, format] = insert;
-        const summary = await serial(() =>
+        const bare = table!.replace(/[`"]/g, '');
+        const summary = await serial(database, () =>
           session.insert({
-            table: table!.replace(/[`"]/g, ''),
+            table: bare.includes('.') ? bare : `${database}.${bare}`,
             values: Buffer.from(body),
             format: format as 'JSONEachRow',
             ...(columns ? { columns: columns.split(',').map((c) => c.trim().replace(/[`"]/g, '')) } : {}),
@@ -196,7 +209,9 @@ export async function startChdbHttpServer(
       sql = sql.replace(/;\s*$/, '');
       if (READ_QUERY_RE.test(sql)) sql += settingsClause(settings);
       const bound = bindWireParams(sql, params);
-      const result = await serial(() => session.queryBindAsync(bound.sql, bound.params, { format }));
+      const result = await serial(database, () =>
+        session.queryBindAsync(bound.sql, bound.params, { format }),
+      );
       reply(200, Buffer.from(result.bytes()), {
         'content-type': format.startsWith('JSON')
           ? 'application/json; charset=UTF-8'
@@ -264,6 +279,7 @@ export async function startChdbHttpServer(
       await stop();
       await queue;
       session.close();
+      currentDatabase = 'default';
     },
   };
 }

@@ -12,6 +12,7 @@ import { createEventCodec, eventFromJson } from '@keytrail/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const codec = createEventCodec();
+const name_suffix = (name: string) => name.replace(/\W+/g, '_').slice(0, 20);
 
 export function decisionRows(count: number, fields: (i: number) => Record<string, unknown>) {
   return Array.from({ length: count }, (_, i) => {
@@ -125,6 +126,28 @@ export function clickHouseDriverSuite(
       expect(isKeytrailError(err)).toBe(true);
       expect((err as { retriable: boolean }).retriable).toBe(false);
       expect((err as Error).message).toMatch(/Syntax error|SYNTAX_ERROR/i);
+    });
+
+    it('addresses another database on the same connection, leaving the first one as it was', async () => {
+      const viewDb = `kt_view_${name_suffix(name)}`;
+      await ch.command(`CREATE DATABASE IF NOT EXISTS ${viewDb}`);
+      const view = ch.withDatabase(viewDb);
+      expect(view.database).toBe(viewDb);
+      await migrate(view);
+      const rows = decisionRows(7, (i) => ({
+        workspace_id: 'ws_view',
+        key_id: 'k',
+        occurred_at: Date.UTC(2026, 10, 22, 4, i),
+        outcome: 'ALLOWED',
+      }));
+      await insertAuthDecisions(view, rows);
+      expect(await countAuthDecisions(view, 'ws_view')).toBe(7);
+      expect(await countAuthDecisions(ch, 'ws_view')).toBe(0);
+      const [where] = await ch.query<{ db: string }>('SELECT currentDatabase() AS db');
+      expect(where!.db).toBe(ch.database);
+      await view.close();
+      expect(await ch.ping()).toBe(true);
+      await ch.command(`DROP DATABASE ${viewDb}`);
     });
 
     it('streams rows', async () => {

@@ -1,3 +1,4 @@
+export * from './databases.ts';
 export * from './driver/index.ts';
 export * from './migrate.ts';
 export * from './retention.ts';

@@ -1,3 +1,12 @@
 /** Every `keytrail <command>`; docker-compose and the docs are checked against this list. */
-export const COMMANDS = ['up', 'ingest', 'projector', 'api', 'migrate', 'simulate', 'help'] as const;
+export const COMMANDS = [
+  'up',
+  'ingest',
+  'projector',
+  'api',
+  'replay',
+  'migrate',
+  'simulate',
+  'help',
+] as const;
 export type Command = (typeof COMMANDS)[number];

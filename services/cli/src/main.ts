@@ -16,6 +16,8 @@ Commands:
   ingest      distributed mode: POST /v1/events → Kafka
   projector   distributed mode: Kafka → ClickHouse
   api         distributed mode: the query API
+  replay      rebuild every projection from the topics into fresh tables, then switch over
+              (waits for the projectors to stop before the switch)  --keep-old
   migrate     apply pending ClickHouse migrations and exit
   simulate    send seeded realistic traffic to a running Keytrail
               --url URL (default http://127.0.0.1:$KEYTRAIL_PORT)  --token T (default $KEYTRAIL_ADMIN_TOKEN)
@@ -37,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
       seed: { type: 'string', default: '7' },
       events: { type: 'string', default: '10000' },
       'no-attack': { type: 'boolean', default: false },
+      'keep-old': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -98,6 +101,12 @@ export async function main(argv: string[]): Promise<number> {
         });
         logger.info(`keytrail ${command} running${served.url ? ` at ${served.url}` : ''}`);
         await lifecycle.untilSignal();
+        return 0;
+      }
+      case 'replay': {
+        const { runReplay } = await import('./commands/replay.ts');
+        await runReplay({ config, logger, lifecycle, keepOld: values['keep-old'] });
+        await lifecycle.stopAll();
         return 0;
       }
       case 'migrate': {

@@ -1,11 +1,6 @@
-import {
-  type ClickHouseDriver,
-  insertAuthDecisions,
-  insertKeyLifecycle,
-  streamRecentEventIds,
-} from '@keytrail/clickhouse';
+import { type ClickHouseDriver, streamRecentEventIds } from '@keytrail/clickhouse';
 import { type Logger, retry } from '@keytrail/core';
-import type { EventCodec, EventKind } from '@keytrail/events';
+import type { EventCodec } from '@keytrail/events';
 import type { Topics } from '@keytrail/kafka';
 import { type Admin, type Batch, type Consumer, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -21,6 +16,7 @@ import {
   parsePlanMetadata,
 } from './sink/plan.ts';
 import { RecentIds } from './sink/recentIds.ts';
+import { createSinks, insertSettings, type Sink } from './sink/sinks.ts';
 
 export interface ProjectorOptions {
   kafka: Kafka;
@@ -54,17 +50,6 @@ interface PartitionState {
   recent: RecentIds;
 }
 
-type Sink = {
-  kind: EventKind;
-  /** The raw table, as recorded in seen_event_ids.source. */
-  source: 'auth_decisions' | 'key_lifecycle';
-  insert: (
-    ch: ClickHouseDriver,
-    rows: never[],
-    options: { settings: Record<string, string | number> },
-  ) => Promise<void>;
-};
-
 /**
  * Consumes auth decisions and lifecycle events into ClickHouse with an exactly-once effect:
  * deterministic batches, an insert deduplication token per batch, offsets committed after the insert.
@@ -74,16 +59,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   const groupId = options.groupId ?? DEFAULT_PROJECTOR_GROUP;
   const maxBatchEvents = options.maxBatchEvents ?? 50_000;
   const metrics: ProjectorMetrics = createProjectorMetrics(options.metrics);
-  const sinks = new Map<string, Sink>([
-    [
-      topics.authDecisions,
-      { kind: 'auth_decision', source: 'auth_decisions', insert: insertAuthDecisions as Sink['insert'] },
-    ],
-    [
-      topics.keyLifecycle,
-      { kind: 'key_lifecycle', source: 'key_lifecycle', insert: insertKeyLifecycle as Sink['insert'] },
-    ],
-  ]);
+  const sinks = createSinks(topics);
 
   const consumer: Consumer = kafka.consumer({
     groupId,
@@ -191,12 +167,7 @@ export function createProjector(options: ProjectorOptions): Projector {
         if (stopping) throw new Error('projector stopping; batch left uncommitted');
         // Stay in the group while ClickHouse is away (kafkajs heartbeats only when asked).
         await heartbeat();
-        await sink.insert(ch, kept as never[], {
-          settings: {
-            insert_deduplication_token: token,
-            deduplicate_blocks_in_dependent_materialized_views: 1,
-          },
-        });
+        await sink.insert(ch, kept as never[], { settings: insertSettings(token) });
       },
       {
         initialDelayMs: 200,

@@ -4,6 +4,7 @@ import { toClickHouseError } from './errors.ts';
 import {
   type ClickHouseDriver,
   COMMON_SETTINGS,
+  checkDatabaseName,
   type InsertOptions,
   normalizeParams,
   type QueryParams,
@@ -27,6 +28,15 @@ function withSettings(sql: string, settings?: QuerySettings): string {
   return `${sql}\nSETTINGS ${parts.join(', ')}`;
 }
 
+interface SharedSession {
+  session: Session;
+  /** The database the session is USE-ing now. */
+  current: string;
+  /** Calls run one at a time (chdb does anyway); a call first switches the session's database if needed. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  closed: boolean;
+}
+
 /**
  * chdb: the ClickHouse engine inside this process. One data folder per process (the engine is
  * a process-wide singleton), and queries run one at a time — fine for all-in-one mode.
@@ -36,24 +46,54 @@ export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouse
   const session = new Session(options.path, {
     connectionArgs: Object.entries(COMMON_SETTINGS).map(([k, v]) => `--${k}=${v}`),
   });
-  let closed = false;
+  let chain: Promise<unknown> = Promise.resolve();
+  const shared: SharedSession = {
+    session,
+    current: 'default',
+    closed: false,
+    exclusive(fn) {
+      const run = chain.then(fn, fn);
+      chain = run.catch(() => {});
+      return run;
+    },
+  };
+  return embeddedView(shared, 'default');
+}
+
+function embeddedView(shared: SharedSession, database: string): ClickHouseDriver {
+  const { session } = shared;
+  // chdb allows no multi-statement in streams, so the session is switched with its own USE.
+  const use = async () => {
+    if (shared.current === database) return;
+    await session.queryAsync(`USE ${database}`, { format: 'Null' });
+    shared.current = database;
+  };
+  const run = <T>(fn: () => Promise<T>): Promise<T> =>
+    shared.exclusive(async () => {
+      await use();
+      return fn();
+    });
 
   return {
     kind: 'embedded',
+    database,
+    withDatabase: (name) => embeddedView(shared, checkDatabaseName(name)),
     async command(sql, params?: QueryParams, settings?: QuerySettings) {
       try {
-        await session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), {
-          format: 'Null',
-        });
+        await run(() =>
+          session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), { format: 'Null' }),
+        );
       } catch (err) {
         throw toClickHouseError(err, 'command failed');
       }
     },
     async query<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
       try {
-        const result = await session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), {
-          format: 'JSONEachRow',
-        });
+        const result = await run(() =>
+          session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), {
+            format: 'JSONEachRow',
+          }),
+        );
         const text = result.text();
         if (text.length === 0) return [];
         return text
@@ -65,9 +105,12 @@ export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouse
       }
     },
     async *stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
-      const stream = session.queryStreamBind(withSettings(sql, settings), normalizeParams(params), {
-        format: 'JSONEachRow',
-      });
+      // chdb starts the streaming query synchronously, so its database is fixed once created.
+      const stream = await run(async () =>
+        session.queryStreamBind(withSettings(sql, settings), normalizeParams(params), {
+          format: 'JSONEachRow',
+        }),
+      );
       try {
         for await (const chunk of stream) for (const row of chunk.rows<Row>()) yield row;
       } catch (err) {
@@ -80,30 +123,33 @@ export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouse
       if (rows.length === 0) return;
       const values = toNdjson(rows);
       try {
-        await session.insert({
-          table,
-          values,
-          format: 'JSONEachRow',
-          ...(insertOptions.columns ? { columns: insertOptions.columns } : {}),
-          settings: { ...insertOptions.settings },
-        });
+        await run(() =>
+          session.insert({
+            table: `${database}.${table}`,
+            values,
+            format: 'JSONEachRow',
+            ...(insertOptions.columns ? { columns: insertOptions.columns } : {}),
+            settings: { ...insertOptions.settings },
+          }),
+        );
       } catch (err) {
         throw toClickHouseError(err, `insert into ${table} failed`);
       }
     },
     async ping() {
-      if (closed) return false;
+      if (shared.closed) return false;
       try {
-        await session.queryAsync('SELECT 1', { format: 'Null' });
+        await run(() => session.queryAsync('SELECT 1', { format: 'Null' }));
         return true;
       } catch {
         return false;
       }
     },
     async close() {
-      if (closed) return;
-      closed = true;
-      session.close();
+      // Only the view on the original database owns the session.
+      if (database !== 'default' || shared.closed) return;
+      shared.closed = true;
+      await shared.exclusive(async () => session.close());
     },
   };
 }

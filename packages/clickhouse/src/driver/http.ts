@@ -3,6 +3,7 @@ import { toClickHouseError } from './errors.ts';
 import {
   type ClickHouseDriver,
   COMMON_SETTINGS,
+  checkDatabaseName,
   type InsertOptions,
   normalizeParams,
   type QueryParams,
@@ -13,12 +14,16 @@ export interface HttpDriverOptions {
   /** http(s)://user:password@host:8123/database */
   url: string;
   requestTimeoutMs?: number;
+  /** Overrides the database of the URL. */
+  database?: string;
 }
 
 /** ClickHouse server (or cluster) over HTTP through the official client. */
 export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
+  const database = options.database ?? (new URL(options.url).pathname.replace(/^\//, '') || 'default');
   const client: ClickHouseClient = createClient({
     url: options.url,
+    database,
     request_timeout: options.requestTimeoutMs ?? 30_000,
     clickhouse_settings: { ...COMMON_SETTINGS } as Record<string, string | number>,
     application: 'keytrail',
@@ -28,6 +33,8 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
 
   return {
     kind: 'http',
+    database,
+    withDatabase: (name) => createHttpDriver({ ...options, database: checkDatabaseName(name) }),
     async command(sql, params?: QueryParams, settings?: QuerySettings) {
       try {
         await client.command({

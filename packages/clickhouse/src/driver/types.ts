@@ -16,6 +16,13 @@ export interface InsertOptions {
  */
 export interface ClickHouseDriver {
   readonly kind: 'embedded' | 'http';
+  /** The database unqualified table names resolve in. */
+  readonly database: string;
+  /**
+   * The same connection, addressing another database (created by the caller). Replay builds
+   * fresh tables this way while the current ones keep serving. Closing a view closes nothing shared.
+   */
+  withDatabase(database: string): ClickHouseDriver;
   /** A statement without a result set: DDL, INSERT … SELECT, ALTER. */
   command(sql: string, params?: QueryParams, settings?: QuerySettings): Promise<void>;
   /** A SELECT; rows come back as objects (JSONEachRow, 64-bit integers as numbers). */
@@ -27,6 +34,12 @@ export interface ClickHouseDriver {
   /** True when the server answers. Never throws. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** Database names Keytrail creates or accepts: plain identifiers only (they enter DDL text). */
+export function checkDatabaseName(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) throw new Error(`"${name}" is not a plain database name`);
+  return name;
 }
 
 /** Both drivers print 64-bit integers as JSON numbers; counts never reach 2^53. */

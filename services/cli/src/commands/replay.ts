@@ -1,0 +1,54 @@
+import type { KeytrailConfig, Logger } from '@keytrail/core';
+import { type ReplayProgress, replayProjections } from '@keytrail/projector';
+import type { Lifecycle } from '../lifecycle.ts';
+import { connectClickHouse, connectKafka, createCodec } from '../runtime.ts';
+
+/** Prints replay progress to stderr, at most twice a second (and every phase change). */
+function createProgressPrinter(write: (line: string) => void = (line) => process.stderr.write(line)) {
+  let last = 0;
+  let lastPhase = '';
+  return (p: ReplayProgress) => {
+    const now = Date.now();
+    if (p.phase === lastPhase && now - last < 500 && p.done < p.total) return;
+    if (p.phase !== lastPhase && lastPhase) write('\n');
+    last = now;
+    lastPhase = p.phase;
+    if (p.phase === 'waiting-for-projectors') {
+      write(
+        '\rwaiting for the projectors to stop (stop `keytrail projector` / `keytrail up`) to switch over…',
+      );
+      return;
+    }
+    const percent = p.total > 0 ? Math.floor((100 * p.done) / p.total) : 100;
+    write(
+      `\r${p.phase}: ${percent}% (${p.done.toLocaleString('en')} of ${p.total.toLocaleString('en')} messages, ${p.eventsPerSecond.toLocaleString('en')}/s)`,
+    );
+  };
+}
+
+/** `keytrail replay`: rebuild every projection from the topics into fresh tables, then switch over. */
+export async function runReplay(options: {
+  config: KeytrailConfig;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  keepOld: boolean;
+}) {
+  const { config, logger, lifecycle } = options;
+  const { kafka, topics } = await connectKafka(config, lifecycle, logger, { allowManaged: true });
+  const ch = await connectClickHouse(config, lifecycle, logger, { allowEmbedded: true });
+  const result = await replayProjections({
+    kafka,
+    ch,
+    codec: createCodec(),
+    topics,
+    logger,
+    retention: { rawTtlDays: config.rawTtlDays, dedupWindowHours: config.dedupWindowHours },
+    maxBatchEvents: config.projector.maxBatchEvents,
+    keepOld: options.keepOld,
+    onProgress: createProgressPrinter(),
+  });
+  process.stderr.write('\n');
+  console.log(
+    `replay done: ${result.events} events projected, ${result.retriesDropped} retries dropped, ${result.deadLetters} dead letters; switched ${result.tables.length} tables`,
+  );
+}
