@@ -34,6 +34,19 @@ describe('a client retry (same event_id, a separate Kafka message) is counted on
       );
       const dropped = await first.metric('keytrail_projector_dedup_dropped_total');
       if (dropped !== 260) throw new Error(`expected 260 retries dropped, metrics say ${dropped}`);
+      // The other metrics the projector promises are there and moving.
+      const text = await (await fetch(`${first.url}/metrics`)).text();
+      for (const name of [
+        'keytrail_projector_lag',
+        'keytrail_projector_batch_size_count',
+        'keytrail_projector_insert_seconds_count',
+        'keytrail_projector_events_per_second',
+        'keytrail_projector_dlq_total',
+      ]) {
+        if (!text.includes(name)) throw new Error(`/metrics lacks ${name}`);
+      }
+      if ((await first.metric('keytrail_projector_events_per_second')) <= 0)
+        throw new Error('events_per_second stayed 0');
       await first.terminate();
 
       // A new process knows nothing in memory: the window comes back from ClickHouse.

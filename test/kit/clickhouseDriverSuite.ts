@@ -1,6 +1,7 @@
 import {
   type ClickHouseDriver,
   countAuthDecisions,
+  fromDateTime64Text,
   getKeyUsage,
   insertAuthDecisions,
   migrate,
@@ -108,7 +109,8 @@ export function clickHouseDriverSuite(
       });
       const expected = (minute: number) => {
         const mine = rows.filter(
-          (r) => r.key_id === 'key_1' && new Date(Number(r.occurred_at) * 1000).getUTCMinutes() === minute,
+          (r) =>
+            r.key_id === 'key_1' && new Date(fromDateTime64Text(r.occurred_at)).getUTCMinutes() === minute,
         );
         const byOutcome: Record<string, number> = {};
         for (const r of mine) byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;

@@ -1,6 +1,15 @@
-/** Epoch ms → the text ClickHouse reads into DateTime64(3) ("1795320000.123"). */
+/**
+ * Epoch ms → the text ClickHouse reads into DateTime64(3, 'UTC'): "2026-11-22 04:00:00.123".
+ * Not epoch seconds: ClickHouse takes a short number such as "0.000" for a malformed date.
+ */
 export function toDateTime64Text(ms: number): string {
-  return (ms / 1000).toFixed(3);
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+}
+
+/** The inverse of toDateTime64Text. */
+export function fromDateTime64Text(text: string): number {
+  return Date.parse(`${text.replace(' ', 'T')}Z`);
 }
 
 export function nullableTime(ms: number | null): string | null {

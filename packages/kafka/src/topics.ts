@@ -28,19 +28,30 @@ export interface TopicLayout {
 /** How each topic is created when missing. Lifecycle is kept forever: it is the source of truth of key state. */
 export function topicConfigs(topics: Topics, layout: TopicLayout): ITopicConfig[] {
   const base = { numPartitions: layout.partitions, replicationFactor: layout.replicationFactor };
+  // One ingest request (5 MiB of JSON) becomes one record batch per partition; 1 MiB, Kafka's
+  // default, is too small for that. The projector fetches up to 16 MiB per partition.
+  const maxMessage = { name: 'max.message.bytes', value: String(16 * 1024 * 1024) };
   return [
     {
       topic: topics.authDecisions,
       ...base,
-      configEntries: [{ name: 'retention.ms', value: String(30 * 86_400_000) }],
+      configEntries: [{ name: 'retention.ms', value: String(30 * 86_400_000) }, maxMessage],
     },
-    { topic: topics.keyLifecycle, ...base, configEntries: [{ name: 'retention.ms', value: '-1' }] },
+    {
+      topic: topics.keyLifecycle,
+      ...base,
+      configEntries: [{ name: 'retention.ms', value: '-1' }, maxMessage],
+    },
     {
       topic: topics.alerts,
       ...base,
-      configEntries: [{ name: 'retention.ms', value: String(90 * 86_400_000) }],
+      configEntries: [{ name: 'retention.ms', value: String(90 * 86_400_000) }, maxMessage],
     },
-    { topic: topics.dlq, ...base, configEntries: [{ name: 'retention.ms', value: String(30 * 86_400_000) }] },
+    {
+      topic: topics.dlq,
+      ...base,
+      configEntries: [{ name: 'retention.ms', value: String(30 * 86_400_000) }, maxMessage],
+    },
   ];
 }
 

@@ -40,11 +40,40 @@ export function createProjectorMetrics(registry: Registry) {
       help: 'Failed inserts retried',
       registers,
     }),
+    eventsPerSecond: createRateGauge(registry),
     lag: new Gauge({
       name: 'keytrail_projector_lag',
       help: 'Messages behind the partition end',
       labelNames: ['topic', 'partition'],
       registers,
     }),
+  };
+}
+
+/**
+ * keytrail_projector_events_per_second: events written over the last 10 seconds. Prometheus can
+ * compute rate() from the counter too; this gauge is for a glance at /metrics without one.
+ */
+function createRateGauge(registry: Registry) {
+  const samples: { at: number; events: number }[] = [];
+  const windowMs = 10_000;
+  const prune = (now: number) => {
+    while (samples.length > 0 && now - samples[0]!.at > windowMs) samples.shift();
+  };
+  new Gauge({
+    name: 'keytrail_projector_events_per_second',
+    help: 'Events written to ClickHouse per second, over the last 10 s',
+    registers: [registry],
+    collect() {
+      const now = Date.now();
+      prune(now);
+      this.set(samples.reduce((n, s) => n + s.events, 0) / (windowMs / 1000));
+    },
+  });
+  return {
+    record(events: number, now = Date.now()) {
+      samples.push({ at: now, events });
+      prune(now);
+    },
   };
 }

@@ -187,6 +187,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     state.plan = null;
     for (const row of kept) state.recent.add(row.event_id, rowTime(row));
     metrics.events.inc({ topic }, kept.length);
+    metrics.eventsPerSecond.record(kept.length);
     metrics.batchSize.observe(messages.length);
   };
 

@@ -9,7 +9,7 @@ import {
   normalizeParams,
   type QueryParams,
   type QuerySettings,
-  toNdjson,
+  toCompactNdjson,
 } from './types.ts';
 
 export interface EmbeddedDriverOptions {
@@ -121,14 +121,16 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
     },
     async insert(table: string, rows: readonly object[], insertOptions: InsertOptions = {}) {
       if (rows.length === 0) return;
-      const values = toNdjson(rows);
+      // Values only, one array per row: about half the bytes of objects, to build and to parse.
+      const columns = insertOptions.columns ?? Object.keys(rows[0]!);
+      const values = toCompactNdjson(rows, columns);
       try {
         await run(() =>
           session.insert({
             table: `${database}.${table}`,
             values,
-            format: 'JSONEachRow',
-            ...(insertOptions.columns ? { columns: insertOptions.columns } : {}),
+            format: 'JSONCompactEachRow',
+            columns,
             settings: { ...insertOptions.settings },
           }),
         );

@@ -48,6 +48,16 @@ export const COMMON_SETTINGS: QuerySettings = {
   date_time_output_format: 'iso',
 };
 
+/** JSONCompactEachRow: each row's values, in `columns` order (every row must have those keys). */
+export function toCompactNdjson(rows: readonly object[], columns: readonly string[]): Buffer {
+  let text = '';
+  for (const row of rows) {
+    const record = row as Record<string, unknown>;
+    text += `${JSON.stringify(columns.map((c) => record[c]))}\n`;
+  }
+  return Buffer.from(text);
+}
+
 export function toNdjson(rows: readonly object[]): Buffer {
   let text = '';
   for (const row of rows) text += `${JSON.stringify(row)}\n`;

@@ -4,7 +4,7 @@ import { dropRepeats } from './dedupe.ts';
 const row = (event_id: string, n: number) => ({
   event_id,
   workspace_id: 'ws',
-  kafka_timestamp: '1795320000.000',
+  kafka_timestamp: '2026-11-22 04:00:00.000',
   n,
 });
 

@@ -1,14 +1,16 @@
+import { fromDateTime64Text } from '@keytrail/clickhouse';
+
 /** A row that carries its event's identity. */
 export interface IdentifiedRow {
   event_id: string;
   workspace_id: string;
-  /** The message's Kafka timestamp, as written to the row ("1795320000.123"). */
+  /** The message's Kafka timestamp, as written to the row ("2026-11-22 04:00:00.123"). */
   kafka_timestamp: string;
 }
 
 /** Milliseconds of a row's Kafka timestamp. */
 export function rowTime(row: IdentifiedRow): number {
-  return Math.round(Number(row.kafka_timestamp) * 1000);
+  return fromDateTime64Text(row.kafka_timestamp);
 }
 
 /**

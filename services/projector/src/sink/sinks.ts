@@ -30,5 +30,10 @@ export function createSinks(topics: Topics): Map<string, Sink> {
 
 /** Settings of every projector insert: the batch's token, honoured by every materialized view too. */
 export function insertSettings(token: string): Record<string, string | number> {
-  return { insert_deduplication_token: token, deduplicate_blocks_in_dependent_materialized_views: 1 };
+  return {
+    insert_deduplication_token: token,
+    deduplicate_blocks_in_dependent_materialized_views: 1,
+    // The raw table feeds several views; let them work side by side.
+    parallel_view_processing: 1,
+  };
 }

@@ -1,0 +1,337 @@
+/**
+ * bench/projector — Kafka → queryable rows in embedded ClickHouse, three ways, same events:
+ *   keytrail      the projector (deterministic batches, dedup, DLQ checks, rollups via views)
+ *   kafka-engine  ClickHouse's own Kafka table engine (inside chdb) + a view into the same raw table
+ *   bulk          the same rows inserted straight from memory: no Kafka at all (the ceiling)
+ * Each runs in its own process (chdb is one engine per process) on a fresh database with every
+ * migration (so every contender feeds the same rollups). Prints a table; nothing is asserted.
+ *
+ *   npx tsx bench/projector.ts [--events 300000] [--steady-rate 20000] [--steady-seconds 10]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  type AuthDecisionRow,
+  countAuthDecisions,
+  createEmbeddedDriver,
+  insertAuthDecisions,
+  migrate,
+  toAuthDecisionRow,
+} from '@keytrail/clickhouse';
+import { createLogger } from '@keytrail/core';
+import { type AuthDecision, createEventCodec, eventFromJson } from '@keytrail/events';
+import { createKafka, createLocalBroker, ensureTopics, topicNames } from '@keytrail/kafka';
+import { createProjector } from '@keytrail/projector';
+import { generateTraffic } from '@keytrail/simulator';
+import { Partitioners } from 'kafkajs';
+import { Registry } from 'prom-client';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '300000' },
+    'steady-rate': { type: 'string', default: '20000' },
+    'steady-seconds': { type: 'string', default: '10' },
+    child: { type: 'string' },
+    brokers: { type: 'string' },
+    prefix: { type: 'string' },
+  },
+});
+const EVENTS = Number(values.events);
+const START = Date.UTC(2026, 10, 21);
+
+/** The bench's events: seeded simulator traffic (auth decisions only), valid and realistic. */
+function decisions(count: number, seed = 42, startMs = START): AuthDecision[] {
+  const codec = createEventCodec();
+  const out: AuthDecision[] = [];
+  for (const json of generateTraffic({
+    seed,
+    startMs,
+    decisions: count,
+    probeAttack: true,
+    ratePerSecond: 2000,
+  })) {
+    if (json.type !== 'auth_decision') continue;
+    const parsed = eventFromJson(json, codec, startMs + 86_400_000);
+    if (parsed.ok) out.push(parsed.value.event as AuthDecision);
+  }
+  return out;
+}
+
+function peakRss() {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  return { stop: () => (clearInterval(timer), Math.max(peak, process.memoryUsage().rss)) };
+}
+
+async function waitForCount(
+  count: () => Promise<number>,
+  target: number,
+  timeoutMs = 600_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await count()) < target) {
+    if (Date.now() > deadline)
+      throw new Error(`only ${await count()} of ${target} rows after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+interface Result {
+  name: string;
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  peakRssMb: number;
+  note?: string;
+}
+
+// ───────────────────────────── children ─────────────────────────────
+
+async function runKeytrail(brokers: string[], prefix: string): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-bench-keytrail-'));
+  const ch = createEmbeddedDriver({ path: dir });
+  await migrate(ch);
+  const kafka = createKafka({ brokers, clientId: 'bench-keytrail' });
+  const topics = topicNames(prefix);
+  const rss = peakRss();
+  const projector = createProjector({
+    kafka,
+    ch,
+    codec: createEventCodec(),
+    topics,
+    logger: createLogger('bench', 'warn'),
+    metrics: new Registry(),
+  });
+  const started = Date.now();
+  await projector.start();
+  await waitForCount(() => countAuthDecisions(ch), EVENTS);
+  const seconds = (Date.now() - started) / 1000;
+
+  // Steady state: produce at a fixed rate, measure Kafka timestamp → row inserted (queryable).
+  const rate = Number(values['steady-rate']);
+  const steadySeconds = Number(values['steady-seconds']);
+  const steady = decisions(rate * steadySeconds, 7, Date.now()).map((e) => ({
+    ...e,
+    workspace_id: 'ws_steady',
+  }));
+  const codec = createEventCodec();
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const tick = 100;
+  const perTick = Math.ceil((rate * tick) / 1000);
+  for (let i = 0; i < steady.length; i += perTick) {
+    const t0 = Date.now();
+    await producer.send({
+      topic: topics.authDecisions,
+      messages: steady
+        .slice(i, i + perTick)
+        .map((e) => ({ key: e.key_id ?? e.event_id, value: codec.encode('auth_decision', e) })),
+    });
+    await new Promise((r) => setTimeout(r, Math.max(0, tick - (Date.now() - t0))));
+  }
+  await waitForCount(() => countAuthDecisions(ch, 'ws_steady'), steady.length);
+  const [latency] = await ch.query<{ q: number[] }>(
+    `SELECT quantiles(0.5, 0.99)(dateDiff('millisecond', kafka_timestamp, ingested_at)) AS q
+     FROM auth_decisions WHERE workspace_id = 'ws_steady'`,
+  );
+  await producer.disconnect();
+  await projector.stop();
+  const peak = rss.stop();
+  await ch.close();
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    name: 'keytrail projector',
+    events: EVENTS,
+    seconds,
+    eventsPerSecond: EVENTS / seconds,
+    p50Ms: latency!.q[0],
+    p99Ms: latency!.q[1],
+    peakRssMb: peak / 2 ** 20,
+    note: `latency at ${rate.toLocaleString('en')} events/s steady`,
+  };
+}
+
+const ROW_COLUMNS = Object.keys(
+  toAuthDecisionRow(decisions(1)[0]!, { partition: 0, offset: '0', timestamp: 0 }),
+);
+
+async function runKafkaEngine(brokers: string[], prefix: string): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-bench-kafka-engine-'));
+  const ch = createEmbeddedDriver({ path: dir });
+  await migrate(ch);
+  // The Kafka table's columns are the raw table's, read from ClickHouse itself.
+  const columns = await ch.query<{ name: string; type: string }>(
+    `SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'auth_decisions' AND name IN {names:Array(String)} ORDER BY position`,
+    { names: ROW_COLUMNS },
+  );
+  const rss = peakRss();
+  const started = Date.now();
+  // Bench-only DDL: the broker address and topic are the bench's own, not user input.
+  await ch.command(
+    `CREATE TABLE kafka_source (${columns.map((c) => `${c.name} ${c.type}`).join(', ')})
+     ENGINE = Kafka SETTINGS kafka_broker_list = '${brokers.join(',')}', kafka_topic_list = '${prefix}json-copy',
+       kafka_group_name = 'bench-kafka-engine', kafka_format = 'JSONEachRow', kafka_max_block_size = 50000,
+       kafka_flush_interval_ms = 500`,
+  );
+  await ch.command(
+    `CREATE MATERIALIZED VIEW kafka_source_mv TO auth_decisions AS SELECT ${columns.map((c) => c.name).join(', ')} FROM kafka_source`,
+  );
+  await waitForCount(() => countAuthDecisions(ch), EVENTS);
+  const seconds = (Date.now() - started) / 1000;
+  await ch.command('DROP TABLE kafka_source_mv');
+  await ch.command('DROP TABLE kafka_source');
+  const peak = rss.stop();
+  await ch.close();
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    name: 'ClickHouse Kafka engine',
+    events: EVENTS,
+    seconds,
+    eventsPerSecond: EVENTS / seconds,
+    peakRssMb: peak / 2 ** 20,
+    note: 'at-least-once; no dedup, no DLQ',
+  };
+}
+
+async function runBulk(): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-bench-bulk-'));
+  const ch = createEmbeddedDriver({ path: dir });
+  await migrate(ch);
+  const rows: AuthDecisionRow[] = decisions(EVENTS).map((e, i) =>
+    toAuthDecisionRow(e, { partition: 0, offset: String(i), timestamp: START }),
+  );
+  const rss = peakRss();
+  const started = Date.now();
+  for (let i = 0; i < rows.length; i += 50_000) await insertAuthDecisions(ch, rows.slice(i, i + 50_000));
+  const seconds = (Date.now() - started) / 1000;
+  const peak = rss.stop();
+  await ch.close();
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    name: 'direct bulk insert',
+    events: rows.length,
+    seconds,
+    eventsPerSecond: rows.length / seconds,
+    peakRssMb: peak / 2 ** 20,
+    note: 'no Kafka: the ceiling',
+  };
+}
+
+// ───────────────────────────── parent ─────────────────────────────
+
+function runChild(child: string, brokers: string[], prefix: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        new URL(import.meta.url).pathname,
+        `--child=${child}`,
+        `--brokers=${brokers.join(',')}`,
+        `--prefix=${prefix}`,
+        `--events=${EVENTS}`,
+        `--steady-rate=${values['steady-rate']}`,
+        `--steady-seconds=${values['steady-seconds']}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.on('close', (code) => {
+      const line = out.trim().split('\n').at(-1) ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as Result);
+      else reject(new Error(`${child} exited ${code}: ${out.slice(-2000)}`));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  if (values.child) {
+    const brokers = values.brokers!.split(',');
+    const result =
+      values.child === 'keytrail'
+        ? await runKeytrail(brokers, values.prefix!)
+        : values.child === 'kafka-engine'
+          ? await runKafkaEngine(brokers, values.prefix!)
+          : await runBulk();
+    console.log(JSON.stringify(result));
+    return;
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'kt-bench-broker-'));
+  const broker = createLocalBroker({ dataDir, heap: '1g' });
+  process.stderr.write('starting Kafka…\n');
+  await broker.start();
+  try {
+    const prefix = `bench.${Date.now()}.`;
+    const kafka = createKafka({ brokers: broker.brokers, clientId: 'bench' });
+    const topics = topicNames(prefix);
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, topics, { partitions: 3, replicationFactor: 1 });
+    await admin.createTopics({
+      topics: [{ topic: `${prefix}json-copy`, numPartitions: 3 }],
+      waitForLeaders: true,
+    });
+    await admin.disconnect();
+
+    process.stderr.write(`generating ${EVENTS.toLocaleString('en')} events…\n`);
+    const events = decisions(EVENTS);
+    const codec = createEventCodec();
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    for (let i = 0; i < events.length; i += 2_000) {
+      const chunk = events.slice(i, i + 2_000);
+      await producer.send({
+        topic: topics.authDecisions,
+        messages: chunk.map((e) => ({
+          key: e.key_id ?? e.event_id,
+          value: codec.encode('auth_decision', e),
+        })),
+      });
+      // The Kafka engine's copy: the same rows as JSONEachRow (it cannot read our Avro framing).
+      await producer.send({
+        topic: `${prefix}json-copy`,
+        messages: chunk.map((e, j) => ({
+          key: e.key_id ?? e.event_id,
+          value: JSON.stringify(
+            toAuthDecisionRow(e, { partition: 0, offset: String(i + j), timestamp: Date.now() }),
+          ),
+        })),
+      });
+    }
+    await producer.disconnect();
+
+    const results: Result[] = [];
+    for (const child of ['keytrail', 'kafka-engine', 'bulk']) {
+      process.stderr.write(`running ${child}…\n`);
+      results.push(await runChild(child, broker.brokers, prefix));
+    }
+    const [keytrail, engine, bulk] = results as [Result, Result, Result];
+    const fmt = (n: number | undefined, digits = 0) =>
+      n === undefined ? '—' : n.toLocaleString('en', { maximumFractionDigits: digits });
+    console.log(
+      `\nbench/projector — ${EVENTS.toLocaleString('en')} auth decisions, embedded ClickHouse (chdb), ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB\n`,
+    );
+    console.log('| path | events/s | seconds | p50 ms | p99 ms | peak RSS MiB | note |');
+    console.log('|---|---:|---:|---:|---:|---:|---|');
+    for (const r of results) {
+      console.log(
+        `| ${r.name} | ${fmt(r.eventsPerSecond)} | ${fmt(r.seconds, 2)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.peakRssMb)} | ${r.note ?? ''} |`,
+      );
+    }
+    console.log(
+      `\nkeytrail / Kafka engine: ${(keytrail.eventsPerSecond / engine.eventsPerSecond).toFixed(2)}×   keytrail / bulk insert: ${(keytrail.eventsPerSecond / bulk.eventsPerSecond).toFixed(2)}×`,
+    );
+  } finally {
+    await broker.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
