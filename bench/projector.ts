@@ -24,7 +24,7 @@ import {
 import { createLogger } from '@keytrail/core';
 import { type AuthDecision, createEventCodec, eventFromJson } from '@keytrail/events';
 import { createKafka, createLocalBroker, ensureTopics, topicNames } from '@keytrail/kafka';
-import { createProjector } from '@keytrail/projector';
+import { createProjector, projectorGroupId } from '@keytrail/projector';
 import { generateTraffic } from '@keytrail/simulator';
 import { Partitioners } from 'kafkajs';
 import { Registry } from 'prom-client';
@@ -63,7 +63,12 @@ function decisions(count: number, seed = 42, startMs = START): AuthDecision[] {
 function peakRss() {
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-  return { stop: () => (clearInterval(timer), Math.max(peak, process.memoryUsage().rss)) };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage().rss);
+    },
+  };
 }
 
 async function waitForCount(
@@ -106,6 +111,7 @@ async function runKeytrail(brokers: string[], prefix: string): Promise<Result> {
     topics,
     logger: createLogger('bench', 'warn'),
     metrics: new Registry(),
+    groupId: projectorGroupId(prefix),
   });
   const started = Date.now();
   await projector.start();

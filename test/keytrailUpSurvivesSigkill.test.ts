@@ -65,7 +65,7 @@ describe('keytrail up survives SIGKILL', () => {
     await second.waitForOutput(/Keytrail is up at/);
     await waitFor(
       'everything committed',
-      async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+      async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
       120_000,
       250,
     );

@@ -30,7 +30,7 @@ describe('a client retry (same event_id, a separate Kafka message) is counted on
       });
       await waitFor(
         'first pass committed',
-        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+        async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
       );
       const dropped = await first.metric('keytrail_projector_dedup_dropped_total');
       if (dropped !== 260) throw new Error(`expected 260 retries dropped, metrics say ${dropped}`);
@@ -54,7 +54,7 @@ describe('a client retry (same event_id, a separate Kafka message) is counted on
       const second = await startProjector({ clickhouseUrl: server.url, topicPrefix: prefix });
       await waitFor(
         'second pass committed',
-        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+        async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
       );
       await second.terminate();
       await expectExactCounts(ch, expected);

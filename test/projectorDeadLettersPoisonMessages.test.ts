@@ -66,7 +66,7 @@ describe('poison messages go to the DLQ and the partition keeps moving', () => {
       const projector = await startProjector({ clickhouseUrl: server.url, topicPrefix: prefix });
       await waitFor(
         'partition past the poison',
-        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+        async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
       );
       expect(await countAuthDecisions(ch)).toBe(30);
 

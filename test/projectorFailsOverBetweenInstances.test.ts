@@ -47,7 +47,7 @@ describe('two projector instances share the partitions', () => {
 
       await waitFor(
         'survivor committed everything',
-        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+        async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
         120_000,
         250,
       );

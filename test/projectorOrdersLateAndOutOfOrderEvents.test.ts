@@ -164,8 +164,8 @@ describe('order and late data', () => {
       await waitFor(
         'both topics committed',
         async () =>
-          (await groupLag(kafka, 'keytrail-projector', topics.keyLifecycle)) +
-            (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) ===
+          (await groupLag(kafka, `${prefix}projector`, topics.keyLifecycle)) +
+            (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) ===
           0,
       );
       await projector.terminate();

@@ -62,7 +62,7 @@ describe('the projector survives SIGKILL', () => {
       // so a double count shows below as an exact mismatch, not as a wait that never ends.
       await waitFor(
         'every offset committed',
-        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+        async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
         120_000,
         200,
       );

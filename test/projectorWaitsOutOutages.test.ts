@@ -37,7 +37,7 @@ describe('the projector waits out outages without losing or doubling anything', 
       await produceDecisions(kafka, topics, events.slice(0, 10_000));
       await waitFor(
         'first part committed',
-        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+        async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
       );
 
       await server.stop();
@@ -48,14 +48,14 @@ describe('the projector waits out outages without losing or doubling anything', 
       );
       await new Promise((r) => setTimeout(r, 3_000));
       // Nothing was committed past what ClickHouse holds.
-      expect(await groupLag(kafka, 'keytrail-projector', topics.authDecisions)).toBe(20_000);
+      expect(await groupLag(kafka, `${prefix}projector`, topics.authDecisions)).toBe(20_000);
       expect(await projector.metric('keytrail_projector_insert_retries_total')).toBeGreaterThan(0);
       expect(projector.child.exitCode).toBeNull();
 
       await server.start();
       await waitFor(
         'everything committed',
-        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+        async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
         60_000,
       );
       await waitFor('ready again', async () => (await readyStatus(projector.url)) === 200);
@@ -98,7 +98,7 @@ describe('the projector waits out outages without losing or doubling anything', 
       await produceDecisions(kafka, topics, events.slice(8_000));
       await waitFor(
         'everything committed',
-        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+        async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
         120_000,
         250,
       );

@@ -35,7 +35,7 @@ describe('keytrail replay', () => {
       });
       await waitFor(
         'live projector caught up',
-        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+        async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
       );
       const before = await countAuthDecisions(ch);
       expect(before).toBe(40_000);
@@ -70,7 +70,7 @@ describe('keytrail replay', () => {
       const after = await startProjector({ clickhouseUrl: server.url, topicPrefix: prefix });
       await waitFor(
         'projector after replay caught up',
-        async () => (await groupLag(kafka, 'keytrail-projector', topics.authDecisions)) === 0,
+        async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
       );
       await after.terminate();
       await expectExactCounts(ch, all.expected);

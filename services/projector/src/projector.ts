@@ -25,7 +25,8 @@ export interface ProjectorOptions {
   topics: Topics;
   logger: Logger;
   metrics: Registry;
-  groupId?: string;
+  /** Default: projectorGroupId of the topics' prefix. */
+  groupId: string;
   /** Most messages per ClickHouse insert (default 50,000). */
   maxBatchEvents?: number;
   /** Group session timeout: how long a dead member keeps its partitions (default 30 s). */
@@ -43,7 +44,14 @@ export interface Projector {
   isReady(): boolean;
 }
 
-export const DEFAULT_PROJECTOR_GROUP = 'keytrail-projector';
+/**
+ * The projector's consumer group, namespaced like the topics (KEYTRAIL_TOPIC_PREFIX): deployments
+ * that share a cluster under different prefixes must not share a group, or their members would be
+ * handed each other's partitions.
+ */
+export function projectorGroupId(topicPrefix: string): string {
+  return `${topicPrefix}projector`;
+}
 
 interface PartitionState {
   plan: BatchPlan | null;
@@ -56,7 +64,7 @@ interface PartitionState {
  */
 export function createProjector(options: ProjectorOptions): Projector {
   const { kafka, ch, codec, topics, logger } = options;
-  const groupId = options.groupId ?? DEFAULT_PROJECTOR_GROUP;
+  const { groupId } = options;
   const maxBatchEvents = options.maxBatchEvents ?? 50_000;
   const metrics: ProjectorMetrics = createProjectorMetrics(options.metrics);
   const sinks = createSinks(topics);

@@ -12,7 +12,7 @@ import { type Logger, sleep } from '@keytrail/core';
 import type { EventCodec } from '@keytrail/events';
 import type { Topics } from '@keytrail/kafka';
 import type { Admin, Kafka } from 'kafkajs';
-import { DEFAULT_PROJECTOR_GROUP } from './projector.ts';
+
 import { decodeBatch } from './sink/decode.ts';
 import { dropRepeats, type IdentifiedRow, rowTime } from './sink/dedupe.ts';
 import { dedupToken } from './sink/plan.ts';
@@ -37,7 +37,8 @@ export interface ReplayOptions {
   topics: Topics;
   logger: Logger;
   retention: RetentionSettings;
-  projectorGroupId?: string;
+  /** The live projectors' group (projectorGroupId of the prefix). */
+  projectorGroupId: string;
   maxBatchEvents?: number;
   /** Keep the old tables in `<database>_replay` instead of dropping them. */
   keepOld?: boolean;
@@ -80,7 +81,7 @@ async function endOffsets(admin: Admin, topics: string[]): Promise<{ low: Positi
  */
 export async function replayProjections(options: ReplayOptions): Promise<ReplayResult> {
   const { kafka, ch, codec, topics, logger } = options;
-  const groupId = options.projectorGroupId ?? DEFAULT_PROJECTOR_GROUP;
+  const groupId = options.projectorGroupId;
   const maxBatch = options.maxBatchEvents ?? 50_000;
   const topicList = [topics.authDecisions, topics.keyLifecycle];
   const sinks = createSinks(topics);
@@ -118,7 +119,7 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
       const remaining = () => [...until].filter(([tp, end]) => (position.get(tp) ?? 0n) < end);
       if (remaining().length === 0) return;
       const consumer = kafka.consumer({
-        groupId: `keytrail-replay-${Date.now()}`,
+        groupId: `${groupId}-replay-${Date.now()}`,
         maxBytesPerPartition: 16 * 1024 * 1024,
       });
       await consumer.connect();

@@ -1,5 +1,5 @@
 import type { KeytrailConfig, Logger } from '@keytrail/core';
-import { type ReplayProgress, replayProjections } from '@keytrail/projector';
+import { projectorGroupId, type ReplayProgress, replayProjections } from '@keytrail/projector';
 import type { Lifecycle } from '../lifecycle.ts';
 import { connectClickHouse, connectKafka, createCodec } from '../runtime.ts';
 
@@ -42,6 +42,7 @@ export async function runReplay(options: {
     codec: createCodec(),
     topics,
     logger,
+    projectorGroupId: projectorGroupId(config.topicPrefix),
     retention: { rawTtlDays: config.rawTtlDays, dedupWindowHours: config.dedupWindowHours },
     maxBatchEvents: config.projector.maxBatchEvents,
     keepOld: options.keepOld,

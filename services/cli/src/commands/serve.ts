@@ -4,7 +4,7 @@ import { generateAdminToken, type KeytrailConfig, KeytrailError, type Logger } f
 import { adminAuthenticator, createHttpApp, type ReadinessCheck } from '@keytrail/http';
 import { createIngestService } from '@keytrail/ingest';
 import type { Topics } from '@keytrail/kafka';
-import { createProjector } from '@keytrail/projector';
+import { createProjector, projectorGroupId } from '@keytrail/projector';
 import type { Kafka } from 'kafkajs';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Lifecycle } from '../lifecycle.ts';
@@ -75,6 +75,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
       topics,
       logger,
       metrics: registry,
+      groupId: projectorGroupId(config.topicPrefix),
       maxBatchEvents: config.projector.maxBatchEvents,
       sessionTimeoutMs: config.projector.sessionTimeoutMs,
       dedupWindowHours: config.dedupWindowHours,
