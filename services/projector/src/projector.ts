@@ -31,6 +31,8 @@ export interface ProjectorOptions {
   maxBatchEvents?: number;
   /** Group session timeout: how long a dead member keeps its partitions (default 30 s). */
   sessionTimeoutMs?: number;
+  /** Partitions worked on at once (default 1); each partition's batches stay strictly in order. */
+  partitionsConcurrently?: number;
   /** How long a re-sent event_id is recognised (default 24 h). */
   dedupWindowHours?: number;
   /** Most event ids remembered per partition (default 2,000,000): the memory bound of the window. */
@@ -206,7 +208,9 @@ export function createProjector(options: ProjectorOptions): Projector {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        // One partition at a time: measured faster on 2 cores than overlapping smaller batches
+        // (bench/projector: 34.6k vs 25.8k events/s with 3). Each partition stays in order either way.
+        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           const sink = sinks.get(batch.topic);
           if (!sink || batch.messages.length === 0) return;
