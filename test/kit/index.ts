@@ -148,3 +148,23 @@ export async function startProjector(options: {
     },
   };
 }
+
+/** Reads every message of a topic from the start (a fresh group), until `count` have arrived. */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<import('kafkajs').KafkaMessage[]> {
+  const messages: import('kafkajs').KafkaMessage[] = [];
+  const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+    await waitFor(`${count} messages on ${topic}`, () => messages.length >= count, timeoutMs);
+    return messages;
+  } finally {
+    await consumer.disconnect();
+  }
+}

@@ -1,0 +1,299 @@
+import { newEventId, sleep } from '@keytrail/core';
+import {
+  type AuthDecision,
+  createEventCodec,
+  type EventCodec,
+  type KeyLifecycle,
+  OUTCOME_HTTP_STATUS,
+  redactEventSecrets,
+  validateAuthDecision,
+  validateKeyLifecycle,
+} from '@keytrail/events';
+import { type Topics, topicNames } from '@keytrail/kafka';
+import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+
+/** What a gateway passes per request: required fields, the rest optional (defaults as in ingest). */
+export type AuthDecisionInput = Pick<AuthDecision, 'workspace_id' | 'request_id' | 'outcome'> &
+  Partial<Omit<AuthDecision, 'workspace_id' | 'request_id' | 'outcome'>>;
+export type KeyLifecycleInput = Pick<KeyLifecycle, 'workspace_id' | 'lifecycle_type' | 'key_id'> &
+  Partial<Omit<KeyLifecycle, 'workspace_id' | 'lifecycle_type' | 'key_id'>>;
+
+export interface EmitterOptions {
+  kafka: Kafka;
+  /** KEYTRAIL_TOPIC_PREFIX of the Keytrail deployment (default "keytrail."). */
+  topicPrefix?: string;
+  /** Stamped on every decision that has none: which gateway decided. */
+  source?: { name: string; version?: string };
+  /** How long a record waits for company before its batch is sent (default 20 ms). */
+  lingerMs?: number;
+  /** Most events per Kafka request (default 2,000). */
+  maxBatch?: number;
+  /**
+   * Most events held in memory (default 100,000). When full, new records are dropped (and
+   * counted in `droppedBufferFull`): memory never grows past this, and the request path never waits.
+   */
+  maxBuffered?: number;
+  /** Called with problems that are not the caller's to handle (dropped, invalid, send failures). */
+  onWarning?: (message: string, detail?: unknown) => void;
+}
+
+export interface EmitterStats {
+  recorded: number;
+  sent: number;
+  buffered: number;
+  droppedBufferFull: number;
+  invalid: number;
+  secretsRedacted: number;
+  sendRetries: number;
+}
+
+type Pending =
+  | { kind: 'auth_decision'; event: AuthDecision }
+  | { kind: 'key_lifecycle'; event: KeyLifecycle };
+
+export interface Emitter {
+  /** Records one auth decision. Never throws; false when dropped (buffer full or closed). */
+  recordAuthDecision(input: AuthDecisionInput): boolean;
+  recordKeyLifecycle(input: KeyLifecycleInput): boolean;
+  /** Resolves when everything recorded so far is acknowledged by Kafka. */
+  flush(): Promise<void>;
+  /** Flushes (up to `timeoutMs`), then disconnects. Records after close are dropped. */
+  close(timeoutMs?: number): Promise<void>;
+  stats(): EmitterStats;
+  /** Connects the producer; recording before connect is fine (it is buffered). */
+  connect(): Promise<void>;
+}
+
+function authDecision(input: AuthDecisionInput, source: AuthDecision['source']): AuthDecision {
+  return {
+    event_id: input.event_id ?? newEventId(),
+    occurred_at: input.occurred_at ?? Date.now(),
+    workspace_id: input.workspace_id,
+    request_id: input.request_id,
+    key_id: input.key_id ?? null,
+    key_prefix: input.key_prefix ?? null,
+    presented_key_hash: input.presented_key_hash ?? null,
+    key_env: input.key_env ?? null,
+    credential: input.credential ?? null,
+    key_type: input.key_type ?? 'UNKNOWN',
+    session_id: input.session_id ?? null,
+    end_user_id: input.end_user_id ?? null,
+    resource: input.resource ?? null,
+    method: input.method ?? null,
+    route: input.route ?? null,
+    required_scope: input.required_scope ?? null,
+    granted_scopes: input.granted_scopes ?? [],
+    outcome: input.outcome,
+    http_status: input.http_status ?? OUTCOME_HTTP_STATUS[input.outcome] ?? 0,
+    deprecated_key: input.deprecated_key ?? false,
+    rate_limit: input.rate_limit ?? null,
+    quota: input.quota ?? null,
+    latency_ms: input.latency_ms ?? null,
+    cost: input.cost ?? 0,
+    client_ip: input.client_ip ?? null,
+    origin: input.origin ?? null,
+    user_agent: input.user_agent ?? null,
+    region: input.region ?? null,
+    source: input.source ?? source,
+  };
+}
+
+function keyLifecycle(input: KeyLifecycleInput): KeyLifecycle {
+  return {
+    event_id: input.event_id ?? newEventId(),
+    occurred_at: input.occurred_at ?? Date.now(),
+    workspace_id: input.workspace_id,
+    lifecycle_type: input.lifecycle_type,
+    key_id: input.key_id,
+    key_prefix: input.key_prefix ?? null,
+    key_env: input.key_env ?? null,
+    key_type: input.key_type ?? null,
+    name: input.name ?? null,
+    resource: input.resource ?? null,
+    scopes: input.scopes ?? null,
+    rate_limits: input.rate_limits ?? null,
+    quota: input.quota ?? null,
+    expires_at: input.expires_at ?? null,
+    allowed_origins: input.allowed_origins ?? null,
+    grace_ends_at: input.grace_ends_at ?? null,
+    replaced_by: input.replaced_by ?? null,
+    reason: input.reason ?? null,
+    actor: input.actor ?? null,
+    session_id: input.session_id ?? null,
+    end_user_id: input.end_user_id ?? null,
+    parent_key_id: input.parent_key_id ?? null,
+    ttl_seconds: input.ttl_seconds ?? null,
+  };
+}
+
+/**
+ * The emitter SDK: gateways record auth decisions and lifecycle events; batches go to Kafka on
+ * an idempotent producer (acks from all in-sync replicas). The caller's path only appends to a
+ * bounded buffer; validation, secret redaction and Avro encoding happen in the sender.
+ */
+export function createEmitter(options: EmitterOptions): Emitter {
+  const codec: EventCodec = createEventCodec();
+  const topics: Topics = topicNames(options.topicPrefix ?? 'keytrail.');
+  const lingerMs = options.lingerMs ?? 20;
+  const maxBatch = options.maxBatch ?? 2_000;
+  const maxBuffered = options.maxBuffered ?? 100_000;
+  const warn = options.onWarning ?? (() => {});
+  const source = options.source
+    ? { name: options.source.name, version: options.source.version ?? null }
+    : null;
+  // Retries without limit: during an outage a batch waits in the producer and is re-sent with its
+  // original sequence numbers, so the broker keeps exactly one copy. It is never re-sent as new messages.
+  const producer: Producer = options.kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
+  });
+
+  let buffer: Pending[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let sending: Promise<void> | undefined;
+  let connected: Promise<void> | undefined;
+  let closed = false;
+  const stats: EmitterStats = {
+    recorded: 0,
+    sent: 0,
+    buffered: 0,
+    droppedBufferFull: 0,
+    invalid: 0,
+    secretsRedacted: 0,
+    sendRetries: 0,
+  };
+
+  const connect = () => {
+    connected ??= producer.connect().catch((err) => {
+      connected = undefined;
+      throw err;
+    });
+    return connected;
+  };
+
+  /** One event → a Kafka message, or null (counted, warned) when it is not a valid event. */
+  const toMessage = (item: Pending): Message | null => {
+    stats.secretsRedacted += redactEventSecrets(item.event);
+    const errors =
+      item.kind === 'auth_decision' ? validateAuthDecision(item.event) : validateKeyLifecycle(item.event);
+    // The schema check catches what TypeScript could not (a wrong enum symbol from plain JS callers).
+    if (errors.length > 0 || !codec.reader(item.kind).type.isValid(item.event)) {
+      stats.invalid++;
+      warn(`invalid ${item.kind} dropped`, errors);
+      return null;
+    }
+    if (item.kind === 'auth_decision') {
+      const e = item.event;
+      return {
+        key: e.key_id ?? e.presented_key_hash ?? e.client_ip ?? e.event_id,
+        value: codec.encode('auth_decision', e),
+      };
+    }
+    return { key: item.event.key_id, value: codec.encode('key_lifecycle', item.event) };
+  };
+
+  const toMessages = (batch: Pending[]) => {
+    const decisions: Message[] = [];
+    const lifecycle: Message[] = [];
+    for (const item of batch) {
+      const message = toMessage(item);
+      if (message) (item.kind === 'auth_decision' ? decisions : lifecycle).push(message);
+    }
+    return [
+      ...(decisions.length ? [{ topic: topics.authDecisions, messages: decisions }] : []),
+      ...(lifecycle.length ? [{ topic: topics.keyLifecycle, messages: lifecycle }] : []),
+    ];
+  };
+
+  /** Sends batches until the buffer is empty; one request at a time. */
+  const drain = async (): Promise<void> => {
+    while (buffer.length > 0) {
+      const batch = buffer.slice(0, maxBatch);
+      const topicMessages = toMessages(batch);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await connect();
+          if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
+          break;
+        } catch (err) {
+          // Not retriable inside kafkajs (e.g. the producer was fenced or disconnected): try again later.
+          stats.sendRetries++;
+          warn(`send failed (attempt ${attempt}); retrying`, err);
+          await sleep(Math.min(5_000, 100 * 2 ** attempt));
+        }
+      }
+      buffer = buffer.slice(batch.length);
+      stats.sent += topicMessages.reduce((n, t) => n + t.messages.length, 0);
+    }
+  };
+
+  const kick = () => {
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    sending ??= drain().finally(() => {
+      sending = undefined;
+      if (buffer.length > 0) schedule();
+    });
+    return sending;
+  };
+
+  const schedule = () => {
+    if (sending) return; // the running drain picks new records up
+    if (buffer.length >= maxBatch) {
+      void kick();
+      return;
+    }
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      void kick();
+    }, lingerMs);
+  };
+
+  const record = (item: Pending): boolean => {
+    if (closed || buffer.length >= maxBuffered) {
+      stats.droppedBufferFull++;
+      return false;
+    }
+    buffer.push(item);
+    stats.recorded++;
+    schedule();
+    return true;
+  };
+
+  return {
+    recordAuthDecision(input) {
+      try {
+        return record({ kind: 'auth_decision', event: authDecision(input, source) });
+      } catch (err) {
+        stats.invalid++;
+        warn('recordAuthDecision failed', err);
+        return false;
+      }
+    },
+    recordKeyLifecycle(input) {
+      try {
+        return record({ kind: 'key_lifecycle', event: keyLifecycle(input) });
+      } catch (err) {
+        stats.invalid++;
+        warn('recordKeyLifecycle failed', err);
+        return false;
+      }
+    },
+    async flush() {
+      while (buffer.length > 0 || sending) await kick();
+    },
+    async close(timeoutMs = 10_000) {
+      closed = true;
+      await Promise.race([this.flush(), sleep(timeoutMs)]);
+      if (timer) clearTimeout(timer);
+      await producer.disconnect();
+    },
+    stats: () => ({ ...stats, buffered: buffer.length }),
+    connect,
+  };
+}
