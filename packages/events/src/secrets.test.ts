@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactEventSecrets, redactSecrets } from './secrets.ts';
+import { displayPrefix, redactEventSecrets, redactSecrets } from './secrets.ts';
 
 describe('secret redaction', () => {
   it.each([
@@ -36,5 +36,16 @@ describe('secret redaction', () => {
     };
     expect(redactEventSecrets(event)).toBe(4);
     expect(JSON.stringify(event)).not.toMatch(/[A-Za-z0-9]{16,}/);
+  });
+});
+
+describe('displayPrefix', () => {
+  it.each([
+    ['pf_live_AbCdEfGhIjKlMnOp', 'pf_live_AbCd'],
+    ['sk_test_0123456789', 'sk_test_0123'],
+    ['ck_9f8e7d6c5b4a', 'ck_9f8e'],
+    ['eyJhbGciOiJIUzI1NiJ9.payload.sig', 'eyJh'],
+  ])('shows %s as %s', (credential, shown) => {
+    expect(displayPrefix(credential)).toBe(shown);
   });
 });

@@ -30,6 +30,13 @@ export function redactSecrets(value: string): { value: string; redactions: numbe
   return { value: out, redactions };
 }
 
+/** The display prefix of a presented credential ("pf_live_AbCd"), never more than 16 characters. */
+export function displayPrefix(credential: string): string {
+  const match = /^((?:[a-z]{2,4}_)(?:(?:live|test|dev|prod|stg)_)*)([A-Za-z0-9])/.exec(credential);
+  const prefix = match ? match[1]! : '';
+  return `${prefix}${credential.slice(prefix.length, prefix.length + DISPLAY_TAIL)}`.slice(0, 16);
+}
+
 export function looksLikeSecret(value: string): boolean {
   return redactSecrets(value).redactions > 0;
 }

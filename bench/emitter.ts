@@ -1,0 +1,91 @@
+/**
+ * bench/emitter — the cost of one record call on the caller's path, and sustained events/s
+ * through one emitter into a real broker. Prints a table; nothing is asserted.
+ *   npx tsx bench/emitter.ts [--events 300000]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createEmitter } from '@keytrail/emitter';
+import { createKafka, createLocalBroker, ensureTopics, topicNames } from '@keytrail/kafka';
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '300000' } } });
+const EVENTS = Number(values.events);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'kt-bench-emitter-'));
+const broker = createLocalBroker({ dataDir, heap: '1g' });
+await broker.start();
+try {
+  const prefix = `bench.emitter.${Date.now()}.`;
+  const kafka = createKafka({ brokers: broker.brokers, clientId: 'bench-emitter' });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicNames(prefix), { partitions: 3, replicationFactor: 1 });
+  await admin.disconnect();
+  const emitter = createEmitter({
+    kafka,
+    topicPrefix: prefix,
+    source: { name: 'bench' },
+    maxBuffered: EVENTS + 1,
+    maxBatch: Number(process.env.BENCH_MAX_BATCH ?? 2_000),
+  });
+  await emitter.connect();
+  const input = (i: number) => ({
+    workspace_id: 'ws_bench',
+    request_id: `req_${i}`,
+    key_id: `key_${i % 64}`,
+    key_prefix: 'pf_live_a1b2',
+    outcome: 'ALLOWED' as const,
+    method: 'POST',
+    route: '/v1/apps/:appId/generate',
+    latency_ms: 12.5,
+    client_ip: '203.0.113.9',
+    cost: 1000,
+  });
+  // Warm up the JIT, then time single calls (the caller's path) in a separate pass.
+  for (let i = 0; i < 20_000; i++) emitter.recordAuthDecision(input(i));
+  await emitter.flush();
+  const samples: number[] = [];
+  for (let i = 0; i < 50_000; i++) {
+    const event = input(i);
+    const t0 = process.hrtime.bigint();
+    emitter.recordAuthDecision(event);
+    samples.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  await emitter.flush();
+  samples.sort((a, b) => a - b);
+
+  let peakRss = process.memoryUsage().rss;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const started = Date.now();
+  for (let i = 0; i < EVENTS; i++) {
+    emitter.recordAuthDecision(input(i));
+    if (i % 5_000 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await emitter.flush();
+  const seconds = (Date.now() - started) / 1000;
+  clearInterval(rssTimer);
+  const stats = emitter.stats();
+  await emitter.close();
+
+  console.log(
+    `\nbench/emitter — ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Kafka ${broker.brokers[0]}\n`,
+  );
+  console.log('| measure | value |');
+  console.log('|---|---:|');
+  console.log(`| record call p50 (µs) | ${percentile(samples, 50).toFixed(2)} |`);
+  console.log(`| record call p99 (µs) | ${percentile(samples, 99).toFixed(2)} |`);
+  console.log(
+    `| events/s through one emitter (acknowledged) | ${Math.round(EVENTS / seconds).toLocaleString('en')} |`,
+  );
+  console.log(`| peak RSS (MiB) | ${Math.round(peakRss / 2 ** 20)} |`);
+  console.log(`| sent / dropped / invalid | ${stats.sent} / ${stats.droppedBufferFull} / ${stats.invalid} |`);
+} finally {
+  await broker.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}

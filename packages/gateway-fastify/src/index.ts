@@ -1,0 +1,6 @@
+export {
+  default as keytrailGatewayPlugin,
+  type KeytrailGatewayOptions,
+  setCost,
+  type VerifyResult,
+} from './plugin.ts';
