@@ -28,6 +28,7 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       rawTtlDays: 30,
       dedupWindowHours: 48,
+      ingest: { maxEvents: 5_000, maxBytes: 5 * 1024 * 1024, requestsPerSecond: 200 },
       projector: { maxBatchEvents: 50_000, sessionTimeoutMs: 30_000 },
       kafkaBrokers: ['a:9092', 'b:9093'],
       clickhouseUrl: 'http://default:pw@ch:8123/keytrail',

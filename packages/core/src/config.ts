@@ -18,6 +18,14 @@ export interface KeytrailConfig {
   /** Hours within which a re-sent event_id is recognised and counted once. */
   dedupWindowHours: number;
   /** Operational knobs (README "Operational extras"), not part of the DESIGN.md contract. */
+  ingest: {
+    /** Events per request (KEYTRAIL_INGEST_MAX_EVENTS, default 5,000). */
+    maxEvents: number;
+    /** Bytes per request (KEYTRAIL_INGEST_MAX_BYTES, default 5 MiB). */
+    maxBytes: number;
+    /** Requests per second per token (KEYTRAIL_INGEST_RATE_LIMIT, default 200). */
+    requestsPerSecond: number;
+  };
   projector: {
     /** Most events per ClickHouse insert (KEYTRAIL_PROJECTOR_MAX_BATCH, default 50,000). */
     maxBatchEvents: number;
@@ -92,6 +100,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KeytrailConfig
   return {
     rawTtlDays: wholeNumber(env, 'KEYTRAIL_RAW_TTL_DAYS', 90),
     dedupWindowHours: wholeNumber(env, 'KEYTRAIL_DEDUP_WINDOW_HOURS', 24),
+    ingest: {
+      maxEvents: wholeNumber(env, 'KEYTRAIL_INGEST_MAX_EVENTS', 5_000, 1_000_000),
+      maxBytes: wholeNumber(env, 'KEYTRAIL_INGEST_MAX_BYTES', 5 * 1024 * 1024, 1024 * 1024 * 1024),
+      requestsPerSecond: wholeNumber(env, 'KEYTRAIL_INGEST_RATE_LIMIT', 200, 1_000_000),
+    },
     projector: {
       maxBatchEvents: wholeNumber(env, 'KEYTRAIL_PROJECTOR_MAX_BATCH', 50_000, 1_000_000),
       sessionTimeoutMs: wholeNumber(env, 'KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS', 30_000, 600_000),

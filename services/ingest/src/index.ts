@@ -14,6 +14,7 @@ export interface IngestServiceOptions {
   topics: Topics;
   maxEvents?: number;
   maxBytes?: number;
+  requestsPerSecond?: number;
 }
 
 export interface IngestService {
@@ -44,6 +45,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
         codec: options.codec,
         ...(options.maxEvents ? { maxEvents: options.maxEvents } : {}),
         ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
+        ...(options.requestsPerSecond ? { requestsPerSecond: options.requestsPerSecond } : {}),
       });
     },
     start: () => producer.connect(),

@@ -88,7 +88,14 @@ export async function serve(options: ServeOptions): Promise<Served> {
   const authenticate = adminToken ? adminAuthenticator(adminToken) : async () => null;
   const app = createHttpApp({ logger, authenticate, readiness, metrics: registry });
   if (wants('ingest') && kafka && topics) {
-    const ingest = createIngestService({ kafka, codec, topics });
+    const ingest = createIngestService({
+      kafka,
+      codec,
+      topics,
+      maxEvents: config.ingest.maxEvents,
+      maxBytes: config.ingest.maxBytes,
+      requestsPerSecond: config.ingest.requestsPerSecond,
+    });
     await ingest.start();
     lifecycle.add({ name: 'ingest producer', stop: () => ingest.stop() });
     await ingest.register(app);

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
 import { KeytrailError } from '@keytrail/core';
 import { type EventCodec, eventFromJson, type FieldError, type KeytrailEvent } from '@keytrail/events';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +13,8 @@ export interface EventsRouteOptions {
   maxEvents?: number;
   /** Bytes per request (default 5 MiB). */
   maxBytes?: number;
+  /** Requests per second per bearer token (default 200); more is 429 with Retry-After. */
+  requestsPerSecond?: number;
 }
 
 interface Rejected {
@@ -63,9 +67,26 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
     (_req, body, done) => done(null, { ndjson: body as string }),
   );
 
+  // Per token (a hash of the Authorization header; by IP when there is none), before any work.
+  await app.register(rateLimit, {
+    global: false,
+    max: options.requestsPerSecond ?? 200,
+    timeWindow: 1_000,
+    keyGenerator: (request) => {
+      const header = request.headers.authorization;
+      return header ? createHash('sha256').update(header).digest('hex') : `ip:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, context) =>
+      new KeytrailError(
+        'RATE_LIMITED',
+        `More than ${context.max} requests per second for this token; retry in ${context.after}.`,
+      ),
+  });
+
   app.post(
     '/v1/events',
     {
+      config: { rateLimit: {} },
       bodyLimit: maxBytes,
       schema: {
         response: {
