@@ -5,6 +5,7 @@ import { adminAuthenticator, createHttpApp, type ReadinessCheck } from '@keytrai
 import { createIngestService } from '@keytrail/ingest';
 import type { Topics } from '@keytrail/kafka';
 import { createProjector, projectorGroupId } from '@keytrail/projector';
+import { createTokenService, type TokenService } from '@keytrail/tokens';
 import type { Kafka } from 'kafkajs';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Lifecycle } from '../lifecycle.ts';
@@ -60,7 +61,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
     readiness.kafka = () => kafkaReachable(connected);
   }
   let ch: ClickHouseDriver | undefined;
-  if (wants('projector') || wants('api')) {
+  // Ingest needs ClickHouse only for API tokens: without a URL, a lone ingest accepts the admin token.
+  if (wants('projector') || wants('api') || (wants('ingest') && (options.allInOne || config.clickhouseUrl))) {
     ch = await connectClickHouse(config, lifecycle, logger, { allowEmbedded: options.allInOne });
     const driver = ch;
     readiness.clickhouse = () => driver.ping();
@@ -85,7 +87,22 @@ export async function serve(options: ServeOptions): Promise<Served> {
     readiness.projector = async () => projector.isReady();
   }
 
-  const authenticate = adminToken ? adminAuthenticator(adminToken) : async () => null;
+  let tokens: TokenService | undefined;
+  if (ch && servesRequests) {
+    tokens = createTokenService({
+      ch,
+      adminToken,
+      logger,
+      mode: ch.kind === 'embedded' ? 'single-process' : 'shared',
+    });
+    await tokens.start();
+    const started = tokens;
+    lifecycle.add({ name: 'tokens', stop: () => started.stop() });
+  } else if (wants('ingest')) {
+    logger.warn('no KEYTRAIL_CLICKHOUSE_URL: ingest accepts only the admin token, not API tokens');
+  }
+  const authenticate =
+    tokens?.authenticate ?? (adminToken ? adminAuthenticator(adminToken) : async () => null);
   const app = createHttpApp({ logger, authenticate, readiness, metrics: registry });
   if (wants('ingest') && kafka && topics) {
     const ingest = createIngestService({
@@ -100,7 +117,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
     lifecycle.add({ name: 'ingest producer', stop: () => ingest.stop() });
     await ingest.register(app);
   }
-  if (wants('api') && ch) await registerApiRoutes(app, { ch });
+  if (wants('api') && ch && tokens) await registerApiRoutes(app, { ch, tokens });
   const host = options.host ?? (options.allInOne ? '127.0.0.1' : '0.0.0.0');
   const url = await app.listen({ port: config.port, host });
   lifecycle.add({ name: 'http server', stop: () => app.close() });

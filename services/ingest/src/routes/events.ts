@@ -152,14 +152,13 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
           refused.push({ index, errors: result.errors });
           continue;
         }
-        // Ingest is authorised per workspace: an event for another workspace is refused, not sent.
+        // Ingest is authorised per workspace: one event for another workspace refuses the request.
         const ws = result.value.event.workspace_id;
         if (principal.workspaces !== '*' && !principal.workspaces.has(ws)) {
-          refused.push({
-            index,
-            errors: [{ path: 'workspace_id', message: 'this token may not ingest into it' }],
-          });
-          continue;
+          throw new KeytrailError(
+            'FORBIDDEN',
+            `This token may not ingest into workspace ${ws} (item ${index}); nothing was accepted.`,
+          );
         }
         if (result.redactions > 0) redacted.inc(result.redactions);
         valid.push(result.value);
