@@ -38,7 +38,7 @@ function malformedRequest(
     'application/octet-stream',
     '',
   ];
-  const valueOf = (depth: number): unknown => {
+  const randomValue = (depth: number): unknown => {
     const pick = random.int(0, 9);
     if (depth > 3 || pick < 3)
       return random.pick([
@@ -53,7 +53,7 @@ function malformedRequest(
         'NaN',
         12.5,
       ]);
-    if (pick < 6) return Array.from({ length: random.int(0, 4) }, () => valueOf(depth + 1));
+    if (pick < 6) return Array.from({ length: random.int(0, 4) }, () => randomValue(depth + 1));
     return Object.fromEntries(
       Array.from({ length: random.int(0, 5) }, () => [
         random.pick([
@@ -68,18 +68,18 @@ function malformedRequest(
           'lifecycle_type',
           random.hex(4),
         ]),
-        valueOf(depth + 1),
+        randomValue(depth + 1),
       ]),
     );
   };
   const shapes = [
     () => Buffer.from(Array.from({ length: random.int(0, 200) }, () => random.int(0, 255))),
-    () => JSON.stringify({ events: valueOf(0) }).slice(0, random.int(0, 200)),
-    () => JSON.stringify({ events: Array.from({ length: random.int(0, 20) }, () => valueOf(1)) }),
-    () => JSON.stringify(valueOf(0)),
+    () => JSON.stringify({ events: randomValue(0) }).slice(0, random.int(0, 200)),
+    () => JSON.stringify({ events: Array.from({ length: random.int(0, 20) }, () => randomValue(1)) }),
+    () => JSON.stringify(randomValue(0)),
     () =>
       Array.from({ length: random.int(0, 10) }, () =>
-        random.chance(0.5) ? JSON.stringify(valueOf(1)) : random.hex(10),
+        random.chance(0.5) ? JSON.stringify(randomValue(1)) : random.hex(10),
       ).join('\n'),
     () =>
       JSON.stringify({
@@ -87,9 +87,9 @@ function malformedRequest(
           {
             type: 'auth_decision',
             workspace_id: 'ws_fuzz',
-            occurred_at: valueOf(2),
-            request_id: valueOf(2),
-            outcome: valueOf(2),
+            occurred_at: randomValue(2),
+            request_id: randomValue(2),
+            outcome: randomValue(2),
             key_id: 'key_fuzz',
           },
         ],
