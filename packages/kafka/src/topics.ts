@@ -55,15 +55,40 @@ export function topicConfigs(topics: Topics, layout: TopicLayout): ITopicConfig[
   ];
 }
 
-/** Creates any missing topic; existing topics are left as they are. */
-export async function ensureTopics(admin: Admin, topics: Topics, layout: TopicLayout): Promise<void> {
+/** Creates any missing topic (existing ones are left as they are) and waits until every partition has a leader. */
+export async function ensureTopics(
+  admin: Admin,
+  topics: Topics,
+  layout: TopicLayout,
+  timeoutMs = 30_000,
+): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topicConfigs(topics, layout).filter((t) => !existing.has(t.topic));
-  if (missing.length === 0) return;
-  try {
-    await admin.createTopics({ topics: missing, waitForLeaders: true });
-  } catch (err) {
-    // Another process created them in between: fine.
-    if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({ topics: missing, waitForLeaders: false });
+    } catch (err) {
+      // Another process created them in between: fine.
+      if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+    }
+  }
+  // kafkajs' own waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION, which Kafka 4.x answers
+  // for a moment after creating a topic; wait here instead.
+  const names = Object.values(topics);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics: names });
+      if (
+        metadata.length === names.length &&
+        metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+      )
+        return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics ${names.join(', ')} have no leaders after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
