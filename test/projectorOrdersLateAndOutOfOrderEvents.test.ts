@@ -1,5 +1,6 @@
 import { createHttpDriver, getKeyUsage, type KeyStateRow, listKeys, migrate } from '@keytrail/clickhouse';
 import { createEventCodec, type KeyLifecycle } from '@keytrail/events';
+import { bareKeyLifecycle } from '@keytrail/events/fixtures';
 import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -19,29 +20,11 @@ function lifecycle(
   fields: Partial<KeyLifecycle> & Pick<KeyLifecycle, 'key_id' | 'lifecycle_type' | 'occurred_at'>,
 ): KeyLifecycle {
   n++;
-  return {
+  return bareKeyLifecycle({
     event_id: `0193aaaa-0000-7000-8000-${n.toString(16).padStart(12, '0')}`,
     workspace_id: 'ws_order',
-    key_prefix: null,
-    key_env: null,
-    key_type: null,
-    name: null,
-    resource: null,
-    scopes: null,
-    rate_limits: null,
-    quota: null,
-    expires_at: null,
-    allowed_origins: null,
-    grace_ends_at: null,
-    replaced_by: null,
-    reason: null,
-    actor: null,
-    session_id: null,
-    end_user_id: null,
-    parent_key_id: null,
-    ttl_seconds: null,
     ...fields,
-  };
+  });
 }
 
 describe('order and late data', () => {

@@ -70,3 +70,31 @@ export function fullKeyLifecycle(overrides: Partial<KeyLifecycle> = {}): KeyLife
     ...overrides,
   };
 }
+
+/** A lifecycle event with only the required fields set and every optional one null. */
+export function bareKeyLifecycle(
+  fields: Pick<KeyLifecycle, 'event_id' | 'occurred_at' | 'workspace_id' | 'lifecycle_type' | 'key_id'> &
+    Partial<KeyLifecycle>,
+): KeyLifecycle {
+  return {
+    key_prefix: null,
+    key_env: null,
+    key_type: null,
+    name: null,
+    resource: null,
+    scopes: null,
+    rate_limits: null,
+    quota: null,
+    expires_at: null,
+    allowed_origins: null,
+    grace_ends_at: null,
+    replaced_by: null,
+    reason: null,
+    actor: null,
+    session_id: null,
+    end_user_id: null,
+    parent_key_id: null,
+    ttl_seconds: null,
+    ...fields,
+  };
+}

@@ -1,4 +1,5 @@
 import { type AuthDecision, createEventCodec } from '@keytrail/events';
+import { bareKeyLifecycle } from '@keytrail/events/fixtures';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { decodeBatch } from './decode.ts';
@@ -54,31 +55,16 @@ describe('decodeBatch', () => {
     const unknownFingerprint = Buffer.from(good);
     unknownFingerprint.writeBigUInt64LE(42n, 2);
     const invalid = codec.encode('auth_decision', { ...decision, workspace_id: '', latency_ms: -1 });
-    const lifecycleOnDecisionTopic = codec.encode('key_lifecycle', {
-      event_id: decision.event_id,
-      occurred_at: now,
-      workspace_id: 'ws_1',
-      lifecycle_type: 'REVOKED',
-      key_id: 'k1',
-      key_prefix: null,
-      key_env: null,
-      key_type: null,
-      name: null,
-      resource: null,
-      scopes: null,
-      rate_limits: null,
-      quota: null,
-      expires_at: null,
-      allowed_origins: null,
-      grace_ends_at: null,
-      replaced_by: null,
-      reason: null,
-      actor: null,
-      session_id: null,
-      end_user_id: null,
-      parent_key_id: null,
-      ttl_seconds: null,
-    });
+    const lifecycleOnDecisionTopic = codec.encode(
+      'key_lifecycle',
+      bareKeyLifecycle({
+        event_id: decision.event_id,
+        occurred_at: now,
+        workspace_id: 'ws_1',
+        lifecycle_type: 'REVOKED',
+        key_id: 'k1',
+      }),
+    );
     const messages = [
       good,
       Buffer.from('garbage'),
