@@ -24,6 +24,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.test.ts'],
           globalSetup: ['test/kit/globalSetup.ts'],
+          setupFiles: ['test/kit/setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
         },

@@ -76,6 +76,17 @@ export interface KeytrailProcess {
   terminate(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/** Every process a test started and has not seen exit: killed when its file ends (see setup.ts). */
+const spawned = new Set<ChildProcess>();
+
+/** SIGKILLs whatever a test file left running (a failed test must not leak processes). */
+export function killSpawnedProcesses(): void {
+  for (const child of spawned)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  spawned.clear();
+}
+process.once('exit', killSpawnedProcesses);
+
 /** Runs `npx keytrail <args>` from the repository root as its own process. */
 export function spawnKeytrail(args: string[], env: Record<string, string>): KeytrailProcess {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'services/cli/bin/keytrail.js'), ...args], {
@@ -83,6 +94,8 @@ export function spawnKeytrail(args: string[], env: Record<string, string>): Keyt
     env: { ...process.env, KEYTRAIL_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
