@@ -45,7 +45,10 @@ export function createLifecycle(logger: Logger) {
       started.push(part);
     },
     stopAll,
-    /** Resolves when a signal asked the process to stop (for commands that run until then). */
+    /**
+     * For commands that serve until stopped: never resolves. The signal handler above stops
+     * everything and exits the process itself.
+     */
     untilSignal(): Promise<void> {
       return new Promise(() => {});
     },

@@ -35,7 +35,7 @@ export interface Served {
   kafka: Kafka | undefined;
 }
 
-/** Starts the chosen services in this process and, when any serves HTTP, the HTTP server. */
+/** Starts the chosen services in this process, and the HTTP server every process has (/healthz, /readyz, /metrics). */
 export async function serve(options: ServeOptions): Promise<Served> {
   const { config, logger, lifecycle, services } = options;
   const wants = (s: ServiceName) => services.includes(s);
