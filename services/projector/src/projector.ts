@@ -15,7 +15,7 @@ import {
   nextBatchEnd,
   parsePlanMetadata,
 } from './sink/plan.ts';
-import { RecentIds } from './sink/recentIds.ts';
+import { DEFAULT_MAX_IDS_PER_PARTITION, RecentIds } from './sink/recentIds.ts';
 import { createSinks, insertSettings, type Sink } from './sink/sinks.ts';
 
 export interface ProjectorOptions {
@@ -87,7 +87,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   });
   const admin: Admin = kafka.admin();
   const windowHours = options.dedupWindowHours ?? 24;
-  const maxIds = options.dedupMaxIdsPerPartition ?? 2_000_000;
+  const maxIds = options.dedupMaxIdsPerPartition ?? DEFAULT_MAX_IDS_PER_PARTITION;
   /** Per "topic:partition": the pending plan and the recent event ids. Dropped on every rebalance. */
   const partitions = new Map<string, PartitionState>();
   let joined = false;

@@ -16,7 +16,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { decodeBatch } from './sink/decode.ts';
 import { dropRepeats, type IdentifiedRow, rowTime } from './sink/dedupe.ts';
 import { dedupToken } from './sink/plan.ts';
-import { RecentIds } from './sink/recentIds.ts';
+import { DEFAULT_MAX_IDS_PER_PARTITION, RecentIds } from './sink/recentIds.ts';
 import { createSinks, insertSettings } from './sink/sinks.ts';
 
 export type ReplayPhase = 'rebuild' | 'waiting-for-projectors' | 'catch-up' | 'switch' | 'done';
@@ -144,7 +144,10 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
           const sink = sinks.get(batch.topic)!;
           let window = recent.get(tp);
           if (!window) {
-            window = new RecentIds(options.retention.dedupWindowHours * 3_600_000, 2_000_000);
+            window = new RecentIds(
+              options.retention.dedupWindowHours * 3_600_000,
+              DEFAULT_MAX_IDS_PER_PARTITION,
+            );
             recent.set(tp, window);
           }
           for (let i = 0; i < messages.length; i += maxBatch) {
@@ -165,8 +168,10 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
             report(phase, total);
             await heartbeat();
           }
+          // Positions are the replay's own (`position`); resolving lets kafkajs fetch on instead of
+          // handing a finished partition's past-the-end messages back again and again.
           const lastOffset = batch.messages.at(-1)?.offset;
-          if (lastOffset !== undefined && BigInt(lastOffset) < end) resolveOffset(lastOffset);
+          if (lastOffset !== undefined) resolveOffset(lastOffset);
           if (remaining().length === 0) finish();
         },
       });

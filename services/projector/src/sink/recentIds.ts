@@ -6,6 +6,9 @@
  * memory never grows without bound. Events with one id share a partition key, so one partition's
  * window is enough.
  */
+/** Default bound of one partition's window (ids held in memory per partition). */
+export const DEFAULT_MAX_IDS_PER_PARTITION = 2_000_000;
+
 export class RecentIds {
   // Insertion order = Kafka order; the value is the message time (ms) of the id.
   private readonly ids = new Map<string, number>();
