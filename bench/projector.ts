@@ -22,7 +22,7 @@ import {
   toAuthDecisionRow,
 } from '@keytrail/clickhouse';
 import { createLogger } from '@keytrail/core';
-import { type AuthDecision, createEventCodec, eventFromJson } from '@keytrail/events';
+import { type AuthDecision, authDecisionKey, createEventCodec, eventFromJson } from '@keytrail/events';
 import { createKafka, createLocalBroker, ensureTopics, topicNames } from '@keytrail/kafka';
 import { createProjector, projectorGroupId } from '@keytrail/projector';
 import { generateTraffic } from '@keytrail/simulator';
@@ -136,7 +136,7 @@ async function runKeytrail(brokers: string[], prefix: string): Promise<Result> {
       topic: topics.authDecisions,
       messages: steady
         .slice(i, i + perTick)
-        .map((e) => ({ key: e.key_id ?? e.event_id, value: codec.encode('auth_decision', e) })),
+        .map((e) => ({ key: authDecisionKey(e), value: codec.encode('auth_decision', e) })),
     });
     await new Promise((r) => setTimeout(r, Math.max(0, tick - (Date.now() - t0))));
   }
@@ -296,7 +296,7 @@ async function main(): Promise<void> {
       await producer.send({
         topic: topics.authDecisions,
         messages: chunk.map((e) => ({
-          key: e.key_id ?? e.event_id,
+          key: authDecisionKey(e),
           value: codec.encode('auth_decision', e),
         })),
       });
@@ -304,7 +304,7 @@ async function main(): Promise<void> {
       await producer.send({
         topic: `${prefix}json-copy`,
         messages: chunk.map((e, j) => ({
-          key: e.key_id ?? e.event_id,
+          key: authDecisionKey(e),
           value: JSON.stringify(
             toAuthDecisionRow(e, { partition: 0, offset: String(i + j), timestamp: Date.now() }),
           ),

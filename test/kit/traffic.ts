@@ -1,6 +1,6 @@
 import type { ClickHouseDriver } from '@keytrail/clickhouse';
 import { countAuthDecisions, getEndUserUsage, getRollupTotals } from '@keytrail/clickhouse';
-import { type AuthDecision, createEventCodec, type Outcome } from '@keytrail/events';
+import { type AuthDecision, authDecisionKey, createEventCodec, type Outcome } from '@keytrail/events';
 import type { Topics } from '@keytrail/kafka';
 import type { Kafka } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
@@ -124,7 +124,7 @@ export async function produceDecisions(
         acks: -1,
         messages: events
           .slice(i, i + 5_000)
-          .map((e) => ({ key: e.key_id, value: codec.encode('auth_decision', e) })),
+          .map((e) => ({ key: authDecisionKey(e), value: codec.encode('auth_decision', e) })),
       });
     }
   } finally {

@@ -1,9 +1,11 @@
 import { newEventId, sleep } from '@keytrail/core';
 import {
   type AuthDecision,
+  authDecisionKey,
   createEventCodec,
   type EventCodec,
   type KeyLifecycle,
+  keyLifecycleKey,
   OUTCOME_HTTP_STATUS,
   redactEventSecrets,
   validateAuthDecision,
@@ -187,12 +189,9 @@ export function createEmitter(options: EmitterOptions): Emitter {
     }
     if (item.kind === 'auth_decision') {
       const e = item.event;
-      return {
-        key: e.key_id ?? e.presented_key_hash ?? e.client_ip ?? e.event_id,
-        value: codec.encode('auth_decision', e),
-      };
+      return { key: authDecisionKey(e), value: codec.encode('auth_decision', e) };
     }
-    return { key: item.event.key_id, value: codec.encode('key_lifecycle', item.event) };
+    return { key: keyLifecycleKey(item.event), value: codec.encode('key_lifecycle', item.event) };
   };
 
   const toMessages = (batch: Pending[]) => {

@@ -5,6 +5,7 @@ import {
   findApiTokenByHash,
   listApiTokens,
   loadAllApiTokens,
+  parseClickHouseTime,
   recordApiTokenUse,
   writeApiToken,
 } from '@keytrail/clickhouse';
@@ -56,13 +57,9 @@ function view(row: ApiTokenRow): ApiTokenView {
     name: row.name,
     prefix: row.prefix,
     scopes: row.scopes,
-    created_at: new Date(`${row.created_at.replace(' ', 'T').replace(/Z?$/, 'Z')}`).toISOString(),
-    last_used_at: row.last_used_at
-      ? new Date(`${row.last_used_at.replace(' ', 'T').replace(/Z?$/, 'Z')}`).toISOString()
-      : null,
-    revoked_at: row.revoked_at
-      ? new Date(`${row.revoked_at.replace(' ', 'T').replace(/Z?$/, 'Z')}`).toISOString()
-      : null,
+    created_at: parseClickHouseTime(row.created_at).toISOString(),
+    last_used_at: row.last_used_at ? parseClickHouseTime(row.last_used_at).toISOString() : null,
+    revoked_at: row.revoked_at ? parseClickHouseTime(row.revoked_at).toISOString() : null,
   };
 }
 
@@ -158,7 +155,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
         token_hash: row.token_hash,
         prefix: row.prefix,
         scopes: row.scopes,
-        created_at: Date.parse(`${row.created_at.replace(' ', 'T').replace(/Z?$/, 'Z')}`),
+        created_at: parseClickHouseTime(row.created_at).getTime(),
         revoked_at: revokedAt,
       });
       return true;

@@ -1,18 +1,7 @@
 import { KeytrailError } from '@keytrail/core';
-import type { AuthDecision, EventCodec, KeyLifecycle, KeytrailEvent } from '@keytrail/events';
+import { authDecisionKey, type EventCodec, type KeytrailEvent, keyLifecycleKey } from '@keytrail/events';
 import type { Topics } from '@keytrail/kafka';
 import type { Message, Producer } from 'kafkajs';
-
-/** Partition key of an auth decision (DESIGN.md "Topics"): one key's decisions stay in order. */
-export function authDecisionKey(e: AuthDecision): string {
-  // event_id last: a retried event must land on the same partition as its first copy.
-  return e.key_id ?? e.presented_key_hash ?? e.client_ip ?? e.event_id;
-}
-
-/** Partition key of a lifecycle event: the key (the session id for SESSION_* events). */
-export function keyLifecycleKey(e: KeyLifecycle): string {
-  return e.key_id;
-}
 
 export interface EventPublisher {
   /** Resolves once Kafka has acknowledged every event (acks from all in-sync replicas). */

@@ -1,0 +1,16 @@
+import type { AuthDecision, KeyLifecycle } from './types.ts';
+
+/**
+ * Partition key of an auth decision (DESIGN.md "Topics"): one key's decisions stay in order.
+ * Every producer must use this one function: a retry with the same event_id must land on the
+ * partition of its first copy, or the projector's retry window cannot see it.
+ */
+export function authDecisionKey(e: AuthDecision): string {
+  // event_id last, so even a decision with nothing else to go by keeps one partition per event.
+  return e.key_id ?? e.presented_key_hash ?? e.client_ip ?? e.event_id;
+}
+
+/** Partition key of a lifecycle event: the key (the session id for SESSION_* events). */
+export function keyLifecycleKey(e: KeyLifecycle): string {
+  return e.key_id;
+}
