@@ -1,14 +1,19 @@
 /**
  * bench/emitter — the cost of one record call on the caller's path, and sustained events/s
- * through one emitter into a real broker. Prints a table; nothing is asserted.
+ * through one emitter into a real broker, next to kafkajs alone sending the same events already
+ * encoded (the ceiling of any kafkajs-based producer on this machine). Prints a table; nothing is asserted.
  *   npx tsx bench/emitter.ts [--events 300000]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { newEventId } from '@keytrail/core';
 import { createEmitter } from '@keytrail/emitter';
+import { authDecisionKey, createEventCodec } from '@keytrail/events';
+import { fullAuthDecision } from '@keytrail/events/fixtures';
 import { createKafka, createLocalBroker, ensureTopics, topicNames } from '@keytrail/kafka';
+import { Partitioners } from 'kafkajs';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '300000' } } });
 const EVENTS = Number(values.events);
@@ -63,6 +68,7 @@ try {
   let peakRss = process.memoryUsage().rss;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
   const started = Date.now();
+  const cpuBefore = process.cpuUsage();
   for (let i = 0; i < EVENTS; i++) {
     emitter.recordAuthDecision(input(i));
     if (i % 5_000 === 0) await new Promise((r) => setImmediate(r));
@@ -70,8 +76,33 @@ try {
   await emitter.flush();
   const seconds = (Date.now() - started) / 1000;
   clearInterval(rssTimer);
+  const emitterCpu = process.cpuUsage(cpuBefore);
   const stats = emitter.stats();
   await emitter.close();
+
+  // The ceiling: kafkajs alone, sending the same events already encoded, with the emitter's
+  // producer settings and batch size. What is left between the two is the emitter's own work.
+  const codec = createEventCodec();
+  const topic = topicNames(prefix).authDecisions;
+  const encoded = Array.from({ length: EVENTS }, (_, i) => {
+    const event = fullAuthDecision({ ...input(i), event_id: newEventId(), rate_limit: null, quota: null });
+    return { key: authDecisionKey(event), value: codec.encode('auth_decision', event) };
+  });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const batch = Number(process.env.BENCH_MAX_BATCH ?? 2_000);
+  const kafkajsStarted = Date.now();
+  const kafkajsCpuBefore = process.cpuUsage();
+  for (let i = 0; i < EVENTS; i += batch)
+    await producer.sendBatch({ topicMessages: [{ topic, messages: encoded.slice(i, i + batch) }], acks: -1 });
+  const kafkajsCpu = process.cpuUsage(kafkajsCpuBefore);
+  const kafkajsSeconds = (Date.now() - kafkajsStarted) / 1000;
+  await producer.disconnect();
+  const micros = (cpu: NodeJS.CpuUsage) => ((cpu.user + cpu.system) / EVENTS).toFixed(1);
 
   console.log(
     `\nbench/emitter — ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Kafka ${broker.brokers[0]}\n`,
@@ -83,6 +114,11 @@ try {
   console.log(
     `| events/s through one emitter (acknowledged) | ${Math.round(EVENTS / seconds).toLocaleString('en')} |`,
   );
+  console.log(`| CPU per event through the emitter (µs) | ${micros(emitterCpu)} |`);
+  console.log(
+    `| events/s through kafkajs alone, events pre-encoded (the ceiling) | ${Math.round(EVENTS / kafkajsSeconds).toLocaleString('en')} |`,
+  );
+  console.log(`| CPU per event in kafkajs alone (µs) | ${micros(kafkajsCpu)} |`);
   console.log(`| peak RSS (MiB) | ${Math.round(peakRss / 2 ** 20)} |`);
   console.log(`| sent / dropped / invalid | ${stats.sent} / ${stats.droppedBufferFull} / ${stats.invalid} |`);
 } finally {

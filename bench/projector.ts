@@ -7,6 +7,7 @@
  * migration (so every contender feeds the same rollups). Prints a table; nothing is asserted.
  *
  *   npx tsx bench/projector.ts [--events 300000] [--steady-rate 20000] [--steady-seconds 10]
+ *                              [--only keytrail,kafka-engine,bulk] [--cpu-prof <folder>]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,16 +15,23 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  AUTH_DECISIONS_LAYOUT,
   type AuthDecisionRow,
   countAuthDecisions,
   createEmbeddedDriver,
   insertAuthDecisions,
   migrate,
-  toAuthDecisionRow,
+  toDateTime64Text,
 } from '@keytrail/clickhouse';
 import { createLogger } from '@keytrail/core';
 import { type AuthDecision, authDecisionKey, createEventCodec, eventFromJson } from '@keytrail/events';
-import { createKafka, createLocalBroker, ensureTopics, topicNames } from '@keytrail/kafka';
+import {
+  createKafka,
+  createLocalBroker,
+  ensureTopics,
+  topicNames,
+  waitForTopicLeaders,
+} from '@keytrail/kafka';
 import { createProjector, projectorGroupId } from '@keytrail/projector';
 import { generateTraffic } from '@keytrail/simulator';
 import { Partitioners } from 'kafkajs';
@@ -34,6 +42,12 @@ const { values } = parseArgs({
     events: { type: 'string', default: '300000' },
     'steady-rate': { type: 'string', default: '20000' },
     'steady-seconds': { type: 'string', default: '10' },
+    /** The projector's partitionsConcurrently. */
+    'partitions-concurrently': { type: 'string', default: '1' },
+    /** Run only these contenders (comma-separated: keytrail, kafka-engine, bulk). */
+    only: { type: 'string', default: 'keytrail,kafka-engine,bulk' },
+    /** Write each contender's CPU profile into this folder (node --cpu-prof). */
+    'cpu-prof': { type: 'string' },
     child: { type: 'string' },
     brokers: { type: 'string' },
     prefix: { type: 'string' },
@@ -92,7 +106,15 @@ interface Result {
   p50Ms?: number;
   p99Ms?: number;
   peakRssMb: number;
+  /** CPU time of the contender's process (all its threads, ClickHouse's included) per event. */
+  cpuMicrosPerEvent: number;
   note?: string;
+}
+
+/** CPU time (user + system, every thread) since `since`, in µs. */
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
 }
 
 // ───────────────────────────── children ─────────────────────────────
@@ -112,11 +134,14 @@ async function runKeytrail(brokers: string[], prefix: string): Promise<Result> {
     logger: createLogger('bench', 'warn'),
     metrics: new Registry(),
     groupId: projectorGroupId(prefix),
+    partitionsConcurrently: Number(values['partitions-concurrently']),
   });
   const started = Date.now();
+  const cpu = process.cpuUsage();
   await projector.start();
   await waitForCount(() => countAuthDecisions(ch), EVENTS);
   const seconds = (Date.now() - started) / 1000;
+  const cpuPerEvent = cpuMicros(cpu) / EVENTS;
 
   // Steady state: produce at a fixed rate, measure Kafka timestamp → row inserted (queryable).
   const rate = Number(values['steady-rate']);
@@ -158,13 +183,24 @@ async function runKeytrail(brokers: string[], prefix: string): Promise<Result> {
     p50Ms: latency!.q[0],
     p99Ms: latency!.q[1],
     peakRssMb: peak / 2 ** 20,
+    cpuMicrosPerEvent: cpuPerEvent,
     note: `latency at ${rate.toLocaleString('en')} events/s steady`,
   };
 }
 
-const ROW_COLUMNS = Object.keys(
-  toAuthDecisionRow(decisions(1)[0]!, { partition: 0, offset: '0', timestamp: 0 }),
-);
+const ROW_COLUMNS = AUTH_DECISIONS_LAYOUT.names;
+
+/** A raw-table row as JSONEachRow, for the Kafka engine (it cannot read Keytrail's Avro framing). */
+function jsonRow(row: AuthDecisionRow): string {
+  const entries = AUTH_DECISIONS_LAYOUT.columns.map((c) => {
+    const value = c.value(row);
+    return [
+      c.name,
+      c.type.includes('DateTime64') && typeof value === 'number' ? toDateTime64Text(value) : value,
+    ];
+  });
+  return JSON.stringify(Object.fromEntries(entries));
+}
 
 async function runKafkaEngine(brokers: string[], prefix: string): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'kt-bench-kafka-engine-'));
@@ -177,6 +213,7 @@ async function runKafkaEngine(brokers: string[], prefix: string): Promise<Result
   );
   const rss = peakRss();
   const started = Date.now();
+  const cpu = process.cpuUsage();
   // Bench-only DDL: the broker address and topic are the bench's own, not user input.
   await ch.command(
     `CREATE TABLE kafka_source (${columns.map((c) => `${c.name} ${c.type}`).join(', ')})
@@ -189,6 +226,7 @@ async function runKafkaEngine(brokers: string[], prefix: string): Promise<Result
   );
   await waitForCount(() => countAuthDecisions(ch), EVENTS);
   const seconds = (Date.now() - started) / 1000;
+  const cpuPerEvent = cpuMicros(cpu) / EVENTS;
   await ch.command('DROP TABLE kafka_source_mv');
   await ch.command('DROP TABLE kafka_source');
   const peak = rss.stop();
@@ -200,6 +238,7 @@ async function runKafkaEngine(brokers: string[], prefix: string): Promise<Result
     seconds,
     eventsPerSecond: EVENTS / seconds,
     peakRssMb: peak / 2 ** 20,
+    cpuMicrosPerEvent: cpuPerEvent,
     note: 'at-least-once; no dedup, no DLQ',
   };
 }
@@ -208,13 +247,16 @@ async function runBulk(): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'kt-bench-bulk-'));
   const ch = createEmbeddedDriver({ path: dir });
   await migrate(ch);
-  const rows: AuthDecisionRow[] = decisions(EVENTS).map((e, i) =>
-    toAuthDecisionRow(e, { partition: 0, offset: String(i), timestamp: START }),
-  );
+  const rows: AuthDecisionRow[] = decisions(EVENTS).map((event, i) => ({
+    event,
+    at: { partition: 0, offset: String(i), timestamp: START },
+  }));
   const rss = peakRss();
   const started = Date.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < rows.length; i += 50_000) await insertAuthDecisions(ch, rows.slice(i, i + 50_000));
   const seconds = (Date.now() - started) / 1000;
+  const cpuPerEvent = cpuMicros(cpu) / EVENTS;
   const peak = rss.stop();
   await ch.close();
   rmSync(dir, { recursive: true, force: true });
@@ -224,6 +266,7 @@ async function runBulk(): Promise<Result> {
     seconds,
     eventsPerSecond: rows.length / seconds,
     peakRssMb: peak / 2 ** 20,
+    cpuMicrosPerEvent: cpuPerEvent,
     note: 'no Kafka: the ceiling',
   };
 }
@@ -235,6 +278,7 @@ function runChild(child: string, brokers: string[], prefix: string): Promise<Res
     const proc = spawn(
       process.execPath,
       [
+        ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []),
         '--import',
         'tsx',
         new URL(import.meta.url).pathname,
@@ -244,6 +288,7 @@ function runChild(child: string, brokers: string[], prefix: string): Promise<Res
         `--events=${EVENTS}`,
         `--steady-rate=${values['steady-rate']}`,
         `--steady-seconds=${values['steady-seconds']}`,
+        `--partitions-concurrently=${values['partitions-concurrently']}`,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -282,8 +327,9 @@ async function main(): Promise<void> {
     await ensureTopics(admin, topics, { partitions: 3, replicationFactor: 1 });
     await admin.createTopics({
       topics: [{ topic: `${prefix}json-copy`, numPartitions: 3 }],
-      waitForLeaders: true,
+      waitForLeaders: false,
     });
+    await waitForTopicLeaders(admin, [`${prefix}json-copy`]);
     await admin.disconnect();
 
     process.stderr.write(`generating ${EVENTS.toLocaleString('en')} events…\n`);
@@ -305,35 +351,37 @@ async function main(): Promise<void> {
         topic: `${prefix}json-copy`,
         messages: chunk.map((e, j) => ({
           key: authDecisionKey(e),
-          value: JSON.stringify(
-            toAuthDecisionRow(e, { partition: 0, offset: String(i + j), timestamp: Date.now() }),
-          ),
+          value: jsonRow({ event: e, at: { partition: 0, offset: String(i + j), timestamp: Date.now() } }),
         })),
       });
     }
     await producer.disconnect();
 
-    const results: Result[] = [];
-    for (const child of ['keytrail', 'kafka-engine', 'bulk']) {
+    const results = new Map<string, Result>();
+    for (const child of values.only.split(',')) {
       process.stderr.write(`running ${child}…\n`);
-      results.push(await runChild(child, broker.brokers, prefix));
+      results.set(child, await runChild(child, broker.brokers, prefix));
     }
-    const [keytrail, engine, bulk] = results as [Result, Result, Result];
     const fmt = (n: number | undefined, digits = 0) =>
       n === undefined ? '—' : n.toLocaleString('en', { maximumFractionDigits: digits });
     console.log(
       `\nbench/projector — ${EVENTS.toLocaleString('en')} auth decisions, embedded ClickHouse (chdb), ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB\n`,
     );
-    console.log('| path | events/s | seconds | p50 ms | p99 ms | peak RSS MiB | note |');
-    console.log('|---|---:|---:|---:|---:|---:|---|');
-    for (const r of results) {
+    console.log('| path | events/s | seconds | CPU µs/event | p50 ms | p99 ms | peak RSS MiB | note |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---|');
+    for (const r of results.values()) {
       console.log(
-        `| ${r.name} | ${fmt(r.eventsPerSecond)} | ${fmt(r.seconds, 2)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.peakRssMb)} | ${r.note ?? ''} |`,
+        `| ${r.name} | ${fmt(r.eventsPerSecond)} | ${fmt(r.seconds, 2)} | ${fmt(r.cpuMicrosPerEvent, 1)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.peakRssMb)} | ${r.note ?? ''} |`,
       );
     }
-    console.log(
-      `\nkeytrail / Kafka engine: ${(keytrail.eventsPerSecond / engine.eventsPerSecond).toFixed(2)}×   keytrail / bulk insert: ${(keytrail.eventsPerSecond / bulk.eventsPerSecond).toFixed(2)}×`,
-    );
+    const keytrail = results.get('keytrail');
+    const ratios = ['kafka-engine', 'bulk'].flatMap((other) => {
+      const them = results.get(other);
+      return keytrail && them
+        ? [`keytrail / ${them.name}: ${(keytrail.eventsPerSecond / them.eventsPerSecond).toFixed(2)}×`]
+        : [];
+    });
+    if (ratios.length > 0) console.log(`\n${ratios.join('   ')}`);
   } finally {
     await broker.stop();
     rmSync(dataDir, { recursive: true, force: true });

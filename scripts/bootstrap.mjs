@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Installs what `npm test` and `npm run demo` need on a fresh clone: npm packages (when
-// node_modules is missing or older than package-lock.json). Kafka's jars are fetched, once,
+// node_modules is missing or older than package-lock.json, package.json or patches/). Kafka's jars are fetched, once,
 // by the managed broker itself. Plain Node, no dependencies: it runs before anything is installed.
 import { execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,10 +17,14 @@ if (major < 20 || (major === 20 && minor < 19)) {
 
 const lock = join(root, 'package-lock.json');
 const stamp = join(root, 'node_modules', '.keytrail-install-stamp');
-const want = createHash('sha256')
+// patches/ holds fixes to dependencies that `npm install` applies (patch-package, postinstall).
+const patches = join(root, 'patches');
+const hash = createHash('sha256')
   .update(readFileSync(lock))
-  .update(readFileSync(join(root, 'package.json')))
-  .digest('hex');
+  .update(readFileSync(join(root, 'package.json')));
+for (const name of existsSync(patches) ? readdirSync(patches).sort() : [])
+  hash.update(name).update(readFileSync(join(patches, name)));
+const want = hash.digest('hex');
 const have = existsSync(stamp) ? readFileSync(stamp, 'utf8').trim() : '';
 if (want !== have) {
   // `npm install` (with the lock file) rather than `npm ci`: npm 11.19 writes lock files that its

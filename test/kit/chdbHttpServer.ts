@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -121,6 +121,42 @@ function settingsClause(settings: [string, string][]): string {
     .join(', ')}`;
 }
 
+/** INSERT … FORMAT RowBinary: the columns' types come from the table, as a server reads them. */
+async function insertRowBinaryBody(
+  session: Session,
+  scratch: string,
+  qualifiedTable: string,
+  columns: string[] | undefined,
+  body: Buffer,
+  settings: [string, string][],
+): Promise<void> {
+  const [db, table] = qualifiedTable.split('.') as [string, string];
+  const types = new Map<string, string>(
+    JSON.parse(
+      (
+        await session.queryBindAsync(
+          'SELECT groupArray((name, type)) AS t FROM system.columns WHERE database = {db:String} AND table = {table:String}',
+          { db, table },
+          { format: 'JSONEachRow' },
+        )
+      ).text(),
+    ).t,
+  );
+  const names = columns ?? [...types.keys()];
+  const structure = names.map((n) => `${n} ${types.get(n)}`).join(', ');
+  const file = join(scratch, `rowbinary-${crypto.randomUUID()}.bin`);
+  writeFileSync(file, body);
+  try {
+    await session.queryBindAsync(
+      `INSERT INTO ${qualifiedTable} (${names.join(', ')}) SELECT * FROM file({file:String}, 'RowBinary', {structure:String})${settingsClause(settings)}`,
+      { file, structure },
+      { format: 'Null' },
+    );
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
 export async function startChdbHttpServer(
   options: { path?: string; port?: number } = {},
 ): Promise<ChdbHttpServer> {
@@ -153,7 +189,8 @@ export async function startChdbHttpServer(
       res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8' }).end('Ok.\n');
       return;
     }
-    const body = (await readBody(req)).toString('utf8');
+    const bodyBytes = await readBody(req);
+    const body = bodyBytes.toString('utf8');
     const params: Record<string, string> = {};
     const settings: [string, string][] = [];
     for (const [key, value] of url.searchParams) {
@@ -182,12 +219,28 @@ export async function startChdbHttpServer(
       if (insert && body.length > 0) {
         const [, table, columns, format] = insert;
         const bare = table!.replace(/[`"]/g, '');
+        const columnList = columns?.split(',').map((c) => c.trim().replace(/[`"]/g, ''));
+        if (format === 'RowBinary') {
+          // chdb takes binary formats from files only: the body goes through one, typed like the table.
+          await serial(database, () =>
+            insertRowBinaryBody(
+              session,
+              path,
+              bare.includes('.') ? bare : `${database}.${bare}`,
+              columnList,
+              bodyBytes,
+              settings,
+            ),
+          );
+          reply(200, '', {});
+          return;
+        }
         const summary = await serial(database, () =>
           session.insert({
             table: bare.includes('.') ? bare : `${database}.${bare}`,
             values: Buffer.from(body),
             format: format as 'JSONEachRow',
-            ...(columns ? { columns: columns.split(',').map((c) => c.trim().replace(/[`"]/g, '')) } : {}),
+            ...(columnList ? { columns: columnList } : {}),
             settings: Object.fromEntries(settings),
           }),
         );

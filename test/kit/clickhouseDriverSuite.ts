@@ -1,15 +1,17 @@
 import {
+  AUTH_DECISIONS_LAYOUT,
   type ClickHouseDriver,
   countAuthDecisions,
-  fromDateTime64Text,
   getKeyUsage,
   insertAuthDecisions,
+  insertKeyLifecycle,
+  KEY_LIFECYCLE_LAYOUT,
   migrate,
   migrationStatus,
-  toAuthDecisionRow,
 } from '@keytrail/clickhouse';
 import { isKeytrailError } from '@keytrail/core';
-import { createEventCodec, eventFromJson } from '@keytrail/events';
+import { type AuthDecision, createEventCodec, eventFromJson } from '@keytrail/events';
+import { bareKeyLifecycle, fullAuthDecision, fullKeyLifecycle } from '@keytrail/events/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const codec = createEventCodec();
@@ -19,11 +21,10 @@ export function decisionRows(count: number, fields: (i: number) => Record<string
   return Array.from({ length: count }, (_, i) => {
     const parsed = eventFromJson({ type: 'auth_decision', request_id: `r${i}`, ...fields(i) }, codec);
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-    return toAuthDecisionRow(parsed.value.event as never, {
-      partition: 0,
-      offset: String(i),
-      timestamp: Date.UTC(2026, 10, 22),
-    });
+    return {
+      event: parsed.value.event as AuthDecision,
+      at: { partition: 0, offset: String(i), timestamp: Date.UTC(2026, 10, 22) },
+    };
   });
 }
 
@@ -75,6 +76,93 @@ export function clickHouseDriverSuite(
       expect(await countAuthDecisions(ch)).toBeGreaterThanOrEqual(0); // the table is still there
     });
 
+    it('writes every column of both raw tables through RowBinary exactly, typed as the tables are', async () => {
+      await migrate(ch);
+      const at = {
+        partition: 3,
+        offset: String(2 ** 40 + 7),
+        timestamp: Date.UTC(2026, 10, 22, 5, 6, 7, 890),
+      };
+      const ws = `ws_rowbinary_${name_suffix(name)}`;
+      const long = `${'ü'.repeat(70)}✓${'x'.repeat(300)}`;
+      const cases = [
+        {
+          table: 'auth_decisions',
+          layout: AUTH_DECISIONS_LAYOUT,
+          insert: insertAuthDecisions,
+          rows: [
+            { event: fullAuthDecision({ workspace_id: ws }), at },
+            {
+              event: fullAuthDecision({
+                workspace_id: ws,
+                event_id: '01936b2e-1f00-7000-8000-0000000000ff',
+                key_id: null,
+                rate_limit: null,
+                quota: null,
+                latency_ms: null,
+                source: null,
+                granted_scopes: [],
+                user_agent: long,
+                cost: 2 ** 52,
+              }),
+              at,
+            },
+          ],
+        },
+        {
+          table: 'key_lifecycle',
+          layout: KEY_LIFECYCLE_LAYOUT,
+          insert: insertKeyLifecycle,
+          rows: [
+            {
+              event: fullKeyLifecycle({
+                workspace_id: ws,
+                grace_ends_at: Date.UTC(2026, 11, 1),
+                ttl_seconds: 3600,
+              }),
+              at,
+            },
+            {
+              event: bareKeyLifecycle({
+                workspace_id: ws,
+                event_id: '01936b2e-1f00-7000-8000-0000000000fe',
+                occurred_at: Date.UTC(2026, 10, 22),
+                lifecycle_type: 'REVOKED',
+                key_id: 'key_ü',
+                reason: long,
+              }),
+              at,
+            },
+          ],
+        },
+      ] as const;
+      for (const { table, layout, insert, rows } of cases) {
+        const types = await ch.query<{ name: string; type: string }>(
+          'SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {table:String} AND name IN {names:Array(String)} ORDER BY position',
+          { table, names: [...layout.names] },
+        );
+        expect(Object.fromEntries(types.map((t) => [t.name, t.type]))).toEqual(
+          Object.fromEntries(layout.columns.map((c) => [c.name, c.type])),
+        );
+        await insert(ch, rows as never);
+        const stored = await ch.query<Record<string, unknown>>(
+          `SELECT * EXCEPT ingested_at FROM ${table} WHERE workspace_id = {ws:String} ORDER BY event_id`,
+          { ws },
+        );
+        const expected = rows.map((row) =>
+          Object.fromEntries(
+            layout.columns.map((c) => {
+              const value = (c.value as (r: unknown) => unknown)(row);
+              if (c.type.includes('DateTime64') && value !== null)
+                return [c.name, new Date(value as number).toISOString()];
+              return [c.name, c.type === 'UInt64' ? Number(value) : value];
+            }),
+          ),
+        );
+        expect(stored).toEqual(expected);
+      }
+    });
+
     it('discards a re-sent insert with the same deduplication token', async () => {
       const ws = `ws_dedup_${name.replace(/\W/g, '')}`;
       const rows = decisionRows(100, (i) => ({
@@ -109,11 +197,10 @@ export function clickHouseDriverSuite(
       });
       const expected = (minute: number) => {
         const mine = rows.filter(
-          (r) =>
-            r.key_id === 'key_1' && new Date(fromDateTime64Text(r.occurred_at)).getUTCMinutes() === minute,
+          (r) => r.event.key_id === 'key_1' && new Date(r.event.occurred_at).getUTCMinutes() === minute,
         );
         const byOutcome: Record<string, number> = {};
-        for (const r of mine) byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
+        for (const { event } of mine) byOutcome[event.outcome] = (byOutcome[event.outcome] ?? 0) + 1;
         return {
           start: new Date(Date.UTC(2026, 10, 22, 4, minute)).toISOString(),
           total: mine.length,

@@ -7,15 +7,6 @@ export function toDateTime64Text(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
-/** The inverse of toDateTime64Text. */
-export function fromDateTime64Text(text: string): number {
-  return Date.parse(`${text.replace(' ', 'T')}Z`);
-}
-
-export function nullableTime(ms: number | null): string | null {
-  return ms === null ? null : toDateTime64Text(ms);
-}
-
 /** ClickHouse's ISO output ("2026-11-22T04:00:00.000Z" with date_time_output_format=iso) → Date. */
 export function parseClickHouseTime(value: string): Date {
   return new Date(value.endsWith('Z') ? value : `${value.replace(' ', 'T')}Z`);

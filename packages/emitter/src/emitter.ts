@@ -13,6 +13,7 @@ import {
 } from '@keytrail/events';
 import { type Topics, topicNames } from '@keytrail/kafka';
 import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import { RecordRing } from './ring.ts';
 
 /** What a gateway passes per request: required fields, the rest optional (defaults as in ingest). */
 export type AuthDecisionInput = Pick<AuthDecision, 'workspace_id' | 'request_id' | 'outcome'> &
@@ -49,6 +50,10 @@ export interface EmitterStats {
   sendRetries: number;
 }
 
+/** Ring tags: which kind of input a slot holds. */
+const AUTH_DECISION = 0;
+const KEY_LIFECYCLE = 1;
+
 type Pending =
   | { kind: 'auth_decision'; event: AuthDecision }
   | { kind: 'key_lifecycle'; event: KeyLifecycle };
@@ -66,10 +71,15 @@ export interface Emitter {
   connect(): Promise<void>;
 }
 
-function authDecision(input: AuthDecisionInput, source: AuthDecision['source']): AuthDecision {
+/** The full event of a recorded input, defaults applied; `recordedAt` stands in for occurred_at. */
+function authDecision(
+  input: AuthDecisionInput,
+  source: AuthDecision['source'],
+  recordedAt: number,
+): AuthDecision {
   return {
     event_id: input.event_id ?? newEventId(),
-    occurred_at: input.occurred_at ?? Date.now(),
+    occurred_at: input.occurred_at ?? recordedAt,
     workspace_id: input.workspace_id,
     request_id: input.request_id,
     key_id: input.key_id ?? null,
@@ -100,10 +110,10 @@ function authDecision(input: AuthDecisionInput, source: AuthDecision['source']):
   };
 }
 
-function keyLifecycle(input: KeyLifecycleInput): KeyLifecycle {
+function keyLifecycle(input: KeyLifecycleInput, recordedAt: number): KeyLifecycle {
   return {
     event_id: input.event_id ?? newEventId(),
-    occurred_at: input.occurred_at ?? Date.now(),
+    occurred_at: input.occurred_at ?? recordedAt,
     workspace_id: input.workspace_id,
     lifecycle_type: input.lifecycle_type,
     key_id: input.key_id,
@@ -153,7 +163,10 @@ export function createEmitter(options: EmitterOptions): Emitter {
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
   });
 
-  let buffer: Pending[] = [];
+  // The caller's inputs wait here as given; the sender applies defaults, checks and encodes.
+  const ring = new RecordRing<AuthDecisionInput | KeyLifecycleInput>(maxBuffered);
+  /** Taken from the ring, not yet acknowledged: still counts against maxBuffered. */
+  let inFlight = 0;
   let timer: NodeJS.Timeout | undefined;
   let sending: Promise<void> | undefined;
   let connected: Promise<void> | undefined;
@@ -181,23 +194,38 @@ export function createEmitter(options: EmitterOptions): Emitter {
     stats.secretsRedacted += redactEventSecrets(item.event);
     const errors =
       item.kind === 'auth_decision' ? validateAuthDecision(item.event) : validateKeyLifecycle(item.event);
-    // The schema check catches what TypeScript could not (a wrong enum symbol from plain JS callers).
-    if (errors.length > 0 || !codec.reader(item.kind).type.isValid(item.event)) {
-      stats.invalid++;
-      warn(`invalid ${item.kind} dropped`, errors);
-      return null;
+    if (errors.length === 0) {
+      // Avro encoding checks every field against the schema as it writes, and throws on what
+      // TypeScript could not catch (a wrong enum symbol or type from plain JS callers).
+      try {
+        return item.kind === 'auth_decision'
+          ? { key: authDecisionKey(item.event), value: codec.encode('auth_decision', item.event) }
+          : { key: keyLifecycleKey(item.event), value: codec.encode('key_lifecycle', item.event) };
+      } catch (err) {
+        errors.push({ path: '', message: (err as Error).message });
+      }
     }
-    if (item.kind === 'auth_decision') {
-      const e = item.event;
-      return { key: authDecisionKey(e), value: codec.encode('auth_decision', e) };
-    }
-    return { key: keyLifecycleKey(item.event), value: codec.encode('key_lifecycle', item.event) };
+    stats.invalid++;
+    warn(`invalid ${item.kind} dropped`, errors);
+    return null;
   };
 
-  const toMessages = (batch: Pending[]) => {
+  const toMessages = (batch: ReturnType<typeof ring.take>) => {
     const decisions: Message[] = [];
     const lifecycle: Message[] = [];
-    for (const item of batch) {
+    for (const { item: input, tag, at } of batch) {
+      let item: Pending;
+      try {
+        item =
+          tag === AUTH_DECISION
+            ? { kind: 'auth_decision', event: authDecision(input as AuthDecisionInput, source, at) }
+            : { kind: 'key_lifecycle', event: keyLifecycle(input as KeyLifecycleInput, at) };
+      } catch (err) {
+        // Only a hostile input (a throwing getter, say) gets here.
+        stats.invalid++;
+        warn('recorded input unreadable; dropped', err);
+        continue;
+      }
       const message = toMessage(item);
       if (message) (item.kind === 'auth_decision' ? decisions : lifecycle).push(message);
     }
@@ -209,8 +237,9 @@ export function createEmitter(options: EmitterOptions): Emitter {
 
   /** Sends batches until the buffer is empty; one request at a time. */
   const drain = async (): Promise<void> => {
-    while (buffer.length > 0) {
-      const batch = buffer.slice(0, maxBatch);
+    while (ring.size > 0) {
+      const batch = ring.take(maxBatch);
+      inFlight = batch.length;
       const topicMessages = toMessages(batch);
       for (let attempt = 1; ; attempt++) {
         try {
@@ -224,7 +253,7 @@ export function createEmitter(options: EmitterOptions): Emitter {
           await sleep(Math.min(5_000, 100 * 2 ** attempt));
         }
       }
-      buffer = buffer.slice(batch.length);
+      inFlight = 0;
       stats.sent += topicMessages.reduce((n, t) => n + t.messages.length, 0);
     }
   };
@@ -236,14 +265,14 @@ export function createEmitter(options: EmitterOptions): Emitter {
     }
     sending ??= drain().finally(() => {
       sending = undefined;
-      if (buffer.length > 0) schedule();
+      if (ring.size > 0) schedule();
     });
     return sending;
   };
 
   const schedule = () => {
     if (sending) return; // the running drain picks new records up
-    if (buffer.length >= maxBatch) {
+    if (ring.size >= maxBatch) {
       void kick();
       return;
     }
@@ -253,38 +282,22 @@ export function createEmitter(options: EmitterOptions): Emitter {
     }, lingerMs);
   };
 
-  const record = (item: Pending): boolean => {
-    if (closed || buffer.length >= maxBuffered) {
+  /** The caller's whole cost: a slot in the ring (nothing allocated) and maybe a timer. */
+  const record = (input: AuthDecisionInput | KeyLifecycleInput, tag: number): boolean => {
+    if (closed || ring.size + inFlight >= maxBuffered || !ring.push(input, tag, Date.now())) {
       stats.droppedBufferFull++;
       return false;
     }
-    buffer.push(item);
     stats.recorded++;
     schedule();
     return true;
   };
 
   return {
-    recordAuthDecision(input) {
-      try {
-        return record({ kind: 'auth_decision', event: authDecision(input, source) });
-      } catch (err) {
-        stats.invalid++;
-        warn('recordAuthDecision failed', err);
-        return false;
-      }
-    },
-    recordKeyLifecycle(input) {
-      try {
-        return record({ kind: 'key_lifecycle', event: keyLifecycle(input) });
-      } catch (err) {
-        stats.invalid++;
-        warn('recordKeyLifecycle failed', err);
-        return false;
-      }
-    },
+    recordAuthDecision: (input) => record(input, AUTH_DECISION),
+    recordKeyLifecycle: (input) => record(input, KEY_LIFECYCLE),
     async flush() {
-      while (buffer.length > 0 || sending) await kick();
+      while (ring.size > 0 || sending) await kick();
     },
     async close(timeoutMs = 10_000) {
       closed = true;
@@ -292,7 +305,7 @@ export function createEmitter(options: EmitterOptions): Emitter {
       if (timer) clearTimeout(timer);
       await producer.disconnect();
     },
-    stats: () => ({ ...stats, buffered: buffer.length }),
+    stats: () => ({ ...stats, buffered: ring.size + inFlight }),
     connect,
   };
 }

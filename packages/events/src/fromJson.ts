@@ -76,6 +76,23 @@ function describeType(schema: JsonSchema, names: Map<string, JsonSchema>): strin
   return describeType(schema.type as JsonSchema, names);
 }
 
+// Per schema, computed once: normalize runs for every ingested event.
+const fieldNameCache = new WeakMap<RecordSchema, Set<string>>();
+function fieldNamesOf(record: RecordSchema): Set<string> {
+  let names = fieldNameCache.get(record);
+  if (!names) {
+    names = new Set(record.fields.map((f) => f.name));
+    fieldNameCache.set(record, names);
+  }
+  return names;
+}
+
+/** A field's default, fresh per event (the event may be changed later); Keytrail's defaults are null, [] or scalars. */
+function copyDefault(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  return Array.isArray(value) && value.length === 0 ? [] : structuredClone(value);
+}
+
 /**
  * Converts JSON to the Avro value shape: fills defaults, turns times into epoch ms, reports
  * unknown fields and type mismatches by path. Type checks themselves are avsc's (`isValid`).
@@ -101,7 +118,7 @@ function normalize(
     if (!isPlainObject(value)) return value;
     const record = schema as unknown as RecordSchema;
     const out: Record<string, unknown> = {};
-    const known = new Set(record.fields.map((f) => f.name));
+    const known = fieldNamesOf(record);
     for (const key of Object.keys(value)) {
       if (!known.has(key) && !(path === '' && key === 'type'))
         errors.push({ path: path ? `${path}.${key}` : key, message: 'is not a field of this event' });
@@ -110,7 +127,7 @@ function normalize(
       const fieldPath = path ? `${path}.${field.name}` : field.name;
       const raw = value[field.name];
       if (raw === undefined) {
-        if ('default' in field) out[field.name] = structuredClone(field.default);
+        if ('default' in field) out[field.name] = copyDefault(field.default);
         else errors.push({ path: fieldPath, message: 'is required' });
         continue;
       }
@@ -151,9 +168,7 @@ export function eventFromJson(input: unknown, codec: EventCodec, now = Date.now(
       : 0;
   }
 
-  const { type, schemaJson } = schemaOf(codec, kind);
-  const names = new Map<string, JsonSchema>();
-  collectNames(schemaJson, names);
+  const { type, schemaJson, names } = schemaOf(codec, kind);
   const record = normalize(schemaJson, filled, '', names, errors) as Record<string, unknown>;
   if (errors.length > 0) return { ok: false, errors };
 
@@ -179,14 +194,21 @@ export function eventFromJson(input: unknown, codec: EventCodec, now = Date.now(
 
 const schemaCache = new WeakMap<
   object,
-  { type: ReturnType<EventCodec['reader']>['type']; schemaJson: JsonSchema }
+  {
+    type: ReturnType<EventCodec['reader']>['type'];
+    schemaJson: JsonSchema;
+    /** Named types of the schema, by name. */
+    names: Map<string, JsonSchema>;
+  }
 >();
 
 function schemaOf(codec: EventCodec, kind: EventKind) {
   const reader = codec.reader(kind);
   let cached = schemaCache.get(reader);
   if (!cached) {
-    cached = { type: reader.type, schemaJson: reader.schema as JsonSchema };
+    const names = new Map<string, JsonSchema>();
+    collectNames(reader.schema as JsonSchema, names);
+    cached = { type: reader.type, schemaJson: reader.schema as JsonSchema, names };
     schemaCache.set(reader, cached);
   }
   return cached;

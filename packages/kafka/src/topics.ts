@@ -72,9 +72,14 @@ export async function ensureTopics(
       if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
     }
   }
-  // kafkajs' own waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION, which Kafka 4.x answers
-  // for a moment after creating a topic; wait here instead.
-  const names = Object.values(topics);
+  await waitForTopicLeaders(admin, Object.values(topics), timeoutMs);
+}
+
+/**
+ * Waits until every partition of `names` has a leader. kafkajs' own waitForLeaders gives up on
+ * UNKNOWN_TOPIC_OR_PARTITION, which Kafka answers for a moment after creating a topic.
+ */
+export async function waitForTopicLeaders(admin: Admin, names: string[], timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

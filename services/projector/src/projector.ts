@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { createProjectorMetrics, type ProjectorMetrics } from './metrics.ts';
 import { sendDeadLetters } from './sink/deadLetter.ts';
 import { decodeBatch } from './sink/decode.ts';
-import { dropRepeats, type IdentifiedRow, rowTime } from './sink/dedupe.ts';
+import { dropRepeats, rememberRows } from './sink/dedupe.ts';
 import {
   type BatchPlan,
   dedupToken,
@@ -167,7 +167,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     await sendDeadLetters(producer, topics.dlq, topic, partition, deadLetters);
     for (const letter of deadLetters) metrics.deadLetters.inc({ reason: letter.reason });
     // 4. Drop client retries.
-    const { kept, dropped } = dropRepeats(rows as IdentifiedRow[], state.recent);
+    const { kept, dropped } = dropRepeats(rows, state.recent);
     if (dropped > 0) metrics.retriesDropped.inc({ topic }, dropped);
     // 5. Insert, retried with capped backoff while ClickHouse is away (the partition waits).
     const token = dedupToken(topic, partition, first, last);
@@ -177,7 +177,7 @@ export function createProjector(options: ProjectorOptions): Projector {
         if (stopping) throw new Error('projector stopping; batch left uncommitted');
         // Stay in the group while ClickHouse is away (kafkajs heartbeats only when asked).
         await heartbeat();
-        await sink.insert(ch, kept as never[], { settings: insertSettings(token) });
+        await sink.insert(ch, kept, { settings: insertSettings(token) });
       },
       {
         initialDelayMs: 200,
@@ -195,7 +195,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     // 6. Commit past the batch; only now do its ids join the window.
     await commit(topic, partition, last + 1n, null);
     state.plan = null;
-    for (const row of kept) state.recent.add(row.event_id, rowTime(row));
+    rememberRows(kept, state.recent);
     metrics.events.inc({ topic }, kept.length);
     metrics.eventsPerSecond.record(kept.length);
     metrics.batchSize.observe(messages.length);

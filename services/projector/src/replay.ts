@@ -14,7 +14,7 @@ import type { Topics } from '@keytrail/kafka';
 import type { Admin, Kafka } from 'kafkajs';
 
 import { decodeBatch } from './sink/decode.ts';
-import { dropRepeats, type IdentifiedRow, rowTime } from './sink/dedupe.ts';
+import { dropRepeats, rememberRows } from './sink/dedupe.ts';
 import { dedupToken } from './sink/plan.ts';
 import { DEFAULT_MAX_IDS_PER_PARTITION, RecentIds } from './sink/recentIds.ts';
 import { createSinks, insertSettings } from './sink/sinks.ts';
@@ -153,13 +153,13 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
           for (let i = 0; i < messages.length; i += maxBatch) {
             const chunk = messages.slice(i, i + maxBatch);
             const { rows, deadLetters } = decodeBatch(codec, sink.kind, batch.partition, chunk);
-            const { kept, dropped } = dropRepeats(rows as IdentifiedRow[], window);
+            const { kept, dropped } = dropRepeats(rows, window);
             const first = BigInt(chunk[0]!.offset);
             const last = BigInt(chunk.at(-1)!.offset);
-            await sink.insert(target, kept as never[], {
+            await sink.insert(target, kept, {
               settings: insertSettings(dedupToken(batch.topic, batch.partition, first, last)),
             });
-            for (const row of kept) window.add(row.event_id, rowTime(row));
+            rememberRows(kept, window);
             result.events += kept.length;
             result.deadLetters += deadLetters.length;
             result.retriesDropped += dropped;

@@ -1,4 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Session } from 'chdb';
 import { toClickHouseError } from './errors.ts';
 import {
@@ -35,6 +37,9 @@ interface SharedSession {
   /** Calls run one at a time (chdb does anyway); a call first switches the session's database if needed. */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   closed: boolean;
+  /** Folder of RowBinary files being inserted, and how many were written. */
+  scratch: string;
+  files: number;
 }
 
 /**
@@ -43,6 +48,10 @@ interface SharedSession {
  */
 export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouseDriver {
   mkdirSync(options.path, { recursive: true });
+  // RowBinary batches on their way in; a crash may leave some, which are of no use after it.
+  const scratch = join(options.path, 'keytrail_inserts');
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch);
   const session = new Session(options.path, {
     connectionArgs: Object.entries(COMMON_SETTINGS).map(([k, v]) => `--${k}=${v}`),
   });
@@ -51,6 +60,8 @@ export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouse
     session,
     current: 'default',
     closed: false,
+    scratch,
+    files: 0,
     exclusive(fn) {
       const run = chain.then(fn, fn);
       chain = run.catch(() => {});
@@ -136,6 +147,29 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
         );
       } catch (err) {
         throw toClickHouseError(err, `insert into ${table} failed`);
+      }
+    },
+    async insertRowBinary(table, batch, insertOptions = {}) {
+      if (batch.rows === 0) return;
+      // chdb takes only text formats inline, so the batch goes through a file it reads natively.
+      const file = join(shared.scratch, `${process.pid}-${++shared.files}.rowbinary`);
+      try {
+        await writeFile(file, batch.data);
+        await run(() =>
+          session.queryBindAsync(
+            withSettings(
+              `INSERT INTO ${database}.${table} (${batch.names.join(', ')})
+               SELECT * FROM file({file:String}, 'RowBinary', {structure:String})`,
+              insertOptions.settings,
+            ),
+            { file, structure: batch.structure },
+            { format: 'Null' },
+          ),
+        );
+      } catch (err) {
+        throw toClickHouseError(err, `insert into ${table} failed`);
+      } finally {
+        await rm(file, { force: true });
       }
     },
     async ping() {

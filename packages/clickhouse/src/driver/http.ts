@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { toClickHouseError } from './errors.ts';
 import {
@@ -83,6 +84,20 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
           clickhouse_settings: insertOptions.settings,
           ...(insertOptions.columns ? { columns: insertOptions.columns as [string, ...string[]] } : {}),
         });
+      } catch (err) {
+        throw toClickHouseError(err, `insert into ${table} failed`);
+      }
+    },
+    async insertRowBinary(table, batch, insertOptions = {}) {
+      if (batch.rows === 0) return;
+      try {
+        const result = await client.exec({
+          query: `INSERT INTO ${table} (${batch.names.join(', ')}) FORMAT RowBinary`,
+          values: Readable.from([batch.data]),
+          clickhouse_settings: insertOptions.settings,
+        });
+        // The answer carries nothing; reading it to the end frees the socket.
+        for await (const _ of result.stream);
       } catch (err) {
         throw toClickHouseError(err, `insert into ${table} failed`);
       }

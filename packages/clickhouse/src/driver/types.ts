@@ -1,3 +1,5 @@
+import type { RowBinaryBatch } from '../rowBinary.ts';
+
 /** A value bound server-side to a `{name:Type}` placeholder. Never spliced into SQL text. */
 export type QueryParamValue = string | number | boolean | null | Date | readonly (string | number)[];
 export type QueryParams = Record<string, QueryParamValue>;
@@ -29,8 +31,14 @@ export interface ClickHouseDriver {
   query<Row>(sql: string, params?: QueryParams, settings?: QuerySettings): Promise<Row[]>;
   /** Streams a SELECT row by row, for exports larger than memory. */
   stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings): AsyncIterable<Row>;
-  /** Inserts rows (sent as JSONEachRow) into `table`. */
+  /** Inserts rows (sent as JSON) into `table`: small writes such as tokens and migrations. */
   insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void>;
+  /** Inserts a RowBinary batch into `table`: the projector's bulk path (see rowBinary.ts). */
+  insertRowBinary(
+    table: string,
+    batch: RowBinaryBatch,
+    options?: { settings?: QuerySettings },
+  ): Promise<void>;
   /** True when the server answers. Never throws. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -1,56 +1,65 @@
 import type { KeyLifecycle } from '@keytrail/events';
 import type { ClickHouseDriver, InsertOptions } from '../driver/types.ts';
-import { nullableTime, toDateTime64Text } from '../time.ts';
-import type { KafkaPosition } from './authDecisions.ts';
+import { encodeRowBinary, type RowBinaryColumn, type RowBinaryType, rowBinaryLayout } from '../rowBinary.ts';
+import type { KafkaPosition, PositionedEvent } from './authDecisions.ts';
 
 export const KEY_LIFECYCLE_TABLE = 'key_lifecycle';
 
-export type KeyLifecycleRow = ReturnType<typeof toKeyLifecycleRow>;
+export type KeyLifecycleRow = PositionedEvent<KeyLifecycle>;
 
-export function toKeyLifecycleRow(e: KeyLifecycle, at: KafkaPosition) {
-  return {
-    workspace_id: e.workspace_id,
-    occurred_at: toDateTime64Text(e.occurred_at),
-    event_id: e.event_id,
-    lifecycle_type: e.lifecycle_type,
-    key_id: e.key_id,
-    key_prefix: e.key_prefix ?? '',
-    key_env: e.key_env ?? '',
-    key_type: e.key_type ?? '',
-    name: e.name ?? '',
-    resource: e.resource ?? '',
-    scopes: e.scopes ?? [],
-    scopes_set: e.scopes !== null,
-    rate_limit_per_minute: e.rate_limits?.per_minute ?? null,
-    rate_limit_per_hour: e.rate_limits?.per_hour ?? null,
-    rate_limit_per_day: e.rate_limits?.per_day ?? null,
-    rate_limits_set: e.rate_limits !== null,
-    quota_period: e.quota?.period ?? '',
-    quota_limit: e.quota?.limit ?? null,
-    expires_at: nullableTime(e.expires_at),
-    allowed_origins: e.allowed_origins ?? [],
-    allowed_origins_set: e.allowed_origins !== null,
-    grace_ends_at: nullableTime(e.grace_ends_at),
-    replaced_by: e.replaced_by ?? '',
-    reason: e.reason ?? '',
-    actor_kind: e.actor?.kind ?? '',
-    actor_id: e.actor?.id ?? '',
-    session_id: e.session_id ?? '',
-    end_user_id: e.end_user_id ?? '',
-    parent_key_id: e.parent_key_id ?? '',
-    ttl_seconds: e.ttl_seconds,
-    kafka_partition: at.partition,
-    kafka_offset: at.offset,
-    kafka_timestamp: toDateTime64Text(at.timestamp),
-  };
-}
+const column = (
+  name: string,
+  type: RowBinaryType,
+  value: (e: KeyLifecycle, at: KafkaPosition) => unknown,
+): RowBinaryColumn<KeyLifecycleRow> => ({ name, type, value: (row) => value(row.event, row.at) });
+
+/**
+ * The columns of `key_lifecycle` the projector writes (all but ingested_at), in insert order.
+ * A `*_set` flag says whether the event carried that field at all: key state keeps the last
+ * value an event did set, so "unchanged" must differ from "set to empty".
+ */
+export const KEY_LIFECYCLE_LAYOUT = rowBinaryLayout<KeyLifecycleRow>([
+  column('workspace_id', 'LowCardinality(String)', (e) => e.workspace_id),
+  column('occurred_at', "DateTime64(3, 'UTC')", (e) => e.occurred_at),
+  column('event_id', 'UUID', (e) => e.event_id),
+  column('lifecycle_type', 'LowCardinality(String)', (e) => e.lifecycle_type),
+  column('key_id', 'String', (e) => e.key_id),
+  column('key_prefix', 'String', (e) => e.key_prefix ?? ''),
+  column('key_env', 'LowCardinality(String)', (e) => e.key_env ?? ''),
+  column('key_type', 'LowCardinality(String)', (e) => e.key_type ?? ''),
+  column('name', 'String', (e) => e.name ?? ''),
+  column('resource', 'String', (e) => e.resource ?? ''),
+  column('scopes', 'Array(LowCardinality(String))', (e) => e.scopes ?? []),
+  column('scopes_set', 'Bool', (e) => e.scopes !== null),
+  column('rate_limit_per_minute', 'Nullable(Int64)', (e) => e.rate_limits?.per_minute ?? null),
+  column('rate_limit_per_hour', 'Nullable(Int64)', (e) => e.rate_limits?.per_hour ?? null),
+  column('rate_limit_per_day', 'Nullable(Int64)', (e) => e.rate_limits?.per_day ?? null),
+  column('rate_limits_set', 'Bool', (e) => e.rate_limits !== null),
+  column('quota_period', 'LowCardinality(String)', (e) => e.quota?.period ?? ''),
+  column('quota_limit', 'Nullable(Int64)', (e) => e.quota?.limit ?? null),
+  column('expires_at', "Nullable(DateTime64(3, 'UTC'))", (e) => e.expires_at),
+  column('allowed_origins', 'Array(String)', (e) => e.allowed_origins ?? []),
+  column('allowed_origins_set', 'Bool', (e) => e.allowed_origins !== null),
+  column('grace_ends_at', "Nullable(DateTime64(3, 'UTC'))", (e) => e.grace_ends_at),
+  column('replaced_by', 'String', (e) => e.replaced_by ?? ''),
+  column('reason', 'String', (e) => e.reason ?? ''),
+  column('actor_kind', 'LowCardinality(String)', (e) => e.actor?.kind ?? ''),
+  column('actor_id', 'String', (e) => e.actor?.id ?? ''),
+  column('session_id', 'String', (e) => e.session_id ?? ''),
+  column('end_user_id', 'String', (e) => e.end_user_id ?? ''),
+  column('parent_key_id', 'String', (e) => e.parent_key_id ?? ''),
+  column('ttl_seconds', 'Nullable(Int32)', (e) => e.ttl_seconds),
+  column('kafka_partition', 'UInt32', (_, at) => at.partition),
+  column('kafka_offset', 'UInt64', (_, at) => at.offset),
+  column('kafka_timestamp', "DateTime64(3, 'UTC')", (_, at) => at.timestamp),
+]);
 
 export function insertKeyLifecycle(
   ch: ClickHouseDriver,
   rows: readonly KeyLifecycleRow[],
   options?: InsertOptions,
 ): Promise<void> {
-  return ch.insert(KEY_LIFECYCLE_TABLE, rows, options);
+  return ch.insertRowBinary(KEY_LIFECYCLE_TABLE, encodeRowBinary(KEY_LIFECYCLE_LAYOUT, rows), options);
 }
 
 export interface LifecycleEntry {

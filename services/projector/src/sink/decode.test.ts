@@ -76,7 +76,10 @@ describe('decodeBatch', () => {
     ].map(message);
     const { rows, deadLetters } = decodeBatch(codec, 'auth_decision', 0, messages);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ workspace_id: 'ws_1', kafka_offset: messages[0]!.offset });
+    expect(rows[0]).toMatchObject({
+      event: { workspace_id: 'ws_1' },
+      at: { partition: 0, offset: messages[0]!.offset },
+    });
     expect(deadLetters.map((d) => d.reason)).toEqual([
       'BAD_MAGIC',
       'UNKNOWN_FINGERPRINT',

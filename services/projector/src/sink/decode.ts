@@ -1,9 +1,4 @@
-import {
-  type AuthDecisionRow,
-  type KeyLifecycleRow,
-  toAuthDecisionRow,
-  toKeyLifecycleRow,
-} from '@keytrail/clickhouse';
+import type { AuthDecisionRow, KeyLifecycleRow } from '@keytrail/clickhouse';
 import {
   type DecodeFailure,
   type EventCodec,
@@ -23,8 +18,12 @@ export interface DeadLetter {
   detail: string;
 }
 
-export interface DecodedBatch<Row> {
-  rows: Row[];
+/** A valid event of either topic with its Kafka position: one raw-table row. */
+export type ProjectedRow = AuthDecisionRow | KeyLifecycleRow;
+
+export interface DecodedBatch {
+  /** All of the topic's kind. */
+  rows: ProjectedRow[];
   deadLetters: DeadLetter[];
 }
 
@@ -38,8 +37,8 @@ export function decodeBatch(
   kind: EventKind,
   partition: number,
   messages: readonly KafkaMessage[],
-): DecodedBatch<AuthDecisionRow> | DecodedBatch<KeyLifecycleRow> {
-  const rows: (AuthDecisionRow | KeyLifecycleRow)[] = [];
+): DecodedBatch {
+  const rows: ProjectedRow[] = [];
   const deadLetters: DeadLetter[] = [];
   for (const message of messages) {
     if (!message.value || message.value.length === 0) {
@@ -70,15 +69,15 @@ export function decodeBatch(
         deadLetters.push({ message, reason: 'INVALID_EVENT', detail: JSON.stringify(errors) });
         continue;
       }
-      rows.push(toAuthDecisionRow(decoded.event, at));
+      rows.push({ event: decoded.event, at });
     } else {
       const errors = validateKeyLifecycle(decoded.event, now);
       if (errors.length > 0) {
         deadLetters.push({ message, reason: 'INVALID_EVENT', detail: JSON.stringify(errors) });
         continue;
       }
-      rows.push(toKeyLifecycleRow(decoded.event, at));
+      rows.push({ event: decoded.event, at });
     }
   }
-  return { rows, deadLetters } as DecodedBatch<AuthDecisionRow> | DecodedBatch<KeyLifecycleRow>;
+  return { rows, deadLetters };
 }

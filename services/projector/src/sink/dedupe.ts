@@ -1,17 +1,7 @@
-import { fromDateTime64Text } from '@keytrail/clickhouse';
+import type { PositionedEvent } from '@keytrail/clickhouse';
 
-/** A row that carries its event's identity. */
-export interface IdentifiedRow {
-  event_id: string;
-  workspace_id: string;
-  /** The message's Kafka timestamp, as written to the row ("2026-11-22 04:00:00.123"). */
-  kafka_timestamp: string;
-}
-
-/** Milliseconds of a row's Kafka timestamp. */
-export function rowTime(row: IdentifiedRow): number {
-  return fromDateTime64Text(row.kafka_timestamp);
-}
+/** A row that carries its event's identity and its Kafka timestamp (the window's clock). */
+export type IdentifiedRow = PositionedEvent<{ event_id: string }>;
 
 /**
  * Keeps the first row of each event id that `seen` does not already hold; returns the rest as
@@ -24,10 +14,18 @@ export function dropRepeats<Row extends IdentifiedRow>(
   const kept: Row[] = [];
   const inBatch = new Set<string>();
   for (const row of rows) {
-    const id = row.event_id.toLowerCase();
-    if (seen.has(id, rowTime(row)) || inBatch.has(id)) continue;
+    const id = row.event.event_id.toLowerCase();
+    if (seen.has(id, row.at.timestamp) || inBatch.has(id)) continue;
     inBatch.add(id);
     kept.push(row);
   }
   return { kept, dropped: rows.length - kept.length };
+}
+
+/** Adds the kept rows' ids to the window, once their batch is committed. */
+export function rememberRows(
+  rows: readonly IdentifiedRow[],
+  window: { add(id: string, at: number): void },
+): void {
+  for (const row of rows) window.add(row.event.event_id, row.at.timestamp);
 }

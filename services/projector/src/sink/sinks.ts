@@ -1,6 +1,7 @@
 import { type ClickHouseDriver, insertAuthDecisions, insertKeyLifecycle } from '@keytrail/clickhouse';
 import type { EventKind } from '@keytrail/events';
 import type { Topics } from '@keytrail/kafka';
+import type { ProjectedRow } from './decode.ts';
 
 /** Where one topic's events go: their kind, the raw table, and its insert. */
 export interface Sink {
@@ -9,7 +10,7 @@ export interface Sink {
   source: 'auth_decisions' | 'key_lifecycle';
   insert: (
     ch: ClickHouseDriver,
-    rows: never[],
+    rows: readonly ProjectedRow[],
     options: { settings: Record<string, string | number> },
   ) => Promise<void>;
 }
