@@ -279,6 +279,7 @@ function runChild(child: string, brokers: string[], prefix: string): Promise<Res
       process.execPath,
       [
         ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []),
+        ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []),
         '--import',
         'tsx',
         new URL(import.meta.url).pathname,

@@ -76,15 +76,36 @@ function describeType(schema: JsonSchema, names: Map<string, JsonSchema>): strin
   return describeType(schema.type as JsonSchema, names);
 }
 
-// Per schema, computed once: normalize runs for every ingested event.
-const fieldNameCache = new WeakMap<RecordSchema, Set<string>>();
-function fieldNamesOf(record: RecordSchema): Set<string> {
-  let names = fieldNameCache.get(record);
-  if (!names) {
-    names = new Set(record.fields.map((f) => f.name));
-    fieldNameCache.set(record, names);
+/** True when a JSON value of `schema` may differ from its Avro value (a time, or something nested). */
+function needsNormalizing(schema: JsonSchema, names: Map<string, JsonSchema>): boolean {
+  if (typeof schema === 'string') {
+    const named = names.get(schema);
+    return named !== undefined && needsNormalizing(named, names);
   }
-  return names;
+  if (Array.isArray(schema)) return schema.some((branch) => needsNormalizing(branch, names));
+  if (isTimestampSchema(schema) || schema.type === 'record') return true;
+  if (schema.type === 'array') return needsNormalizing(schema.items as JsonSchema, names);
+  if (typeof schema.type === 'object') return needsNormalizing(schema.type, names);
+  return false;
+}
+
+/** What normalize needs of a record schema, worked out once: it runs for every ingested event. */
+interface RecordPlan {
+  known: Set<string>;
+  /** Per field (schema order): false when its JSON value is its Avro value already. */
+  normalized: boolean[];
+}
+const recordPlans = new WeakMap<RecordSchema, RecordPlan>();
+function planOf(record: RecordSchema, names: Map<string, JsonSchema>): RecordPlan {
+  let plan = recordPlans.get(record);
+  if (!plan) {
+    plan = {
+      known: new Set(record.fields.map((f) => f.name)),
+      normalized: record.fields.map((f) => needsNormalizing(f.type, names)),
+    };
+    recordPlans.set(record, plan);
+  }
+  return plan;
 }
 
 /** A field's default, fresh per event (the event may be changed later); Keytrail's defaults are null, [] or scalars. */
@@ -117,21 +138,30 @@ function normalize(
   if (schema.type === 'record') {
     if (!isPlainObject(value)) return value;
     const record = schema as unknown as RecordSchema;
+    const { known, normalized } = planOf(record, names);
     const out: Record<string, unknown> = {};
-    const known = fieldNamesOf(record);
-    for (const key of Object.keys(value)) {
+    for (const key in value) {
       if (!known.has(key) && !(path === '' && key === 'type'))
         errors.push({ path: path ? `${path}.${key}` : key, message: 'is not a field of this event' });
     }
-    for (const field of record.fields) {
-      const fieldPath = path ? `${path}.${field.name}` : field.name;
+    const fields = record.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]!;
       const raw = value[field.name];
       if (raw === undefined) {
         if ('default' in field) out[field.name] = copyDefault(field.default);
-        else errors.push({ path: fieldPath, message: 'is required' });
-        continue;
+        else errors.push({ path: path ? `${path}.${field.name}` : field.name, message: 'is required' });
+      } else if (!normalized[i] || raw === null) {
+        out[field.name] = raw;
+      } else {
+        out[field.name] = normalize(
+          field.type,
+          raw,
+          path ? `${path}.${field.name}` : field.name,
+          names,
+          errors,
+        );
       }
-      out[field.name] = normalize(field.type, raw, fieldPath, names, errors);
     }
     return out;
   }
