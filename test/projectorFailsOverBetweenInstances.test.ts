@@ -23,10 +23,24 @@ describe('two projector instances share the partitions', () => {
     try {
       await migrate(ch);
       const { events, expected } = makeDecisions(TOTAL, { seed: 11 });
-      await produceDecisions(kafka, topics, events);
       const env = { KEYTRAIL_PROJECTOR_MAX_BATCH: '2000' };
       const a = await startProjector({ clickhouseUrl: server.url, topicPrefix: prefix, env });
       const b = await startProjector({ clickhouseUrl: server.url, topicPrefix: prefix, env });
+      // Events go in once both members share the partitions: the first one alone could
+      // otherwise project all of them before the second joins.
+      const admin = kafka.admin();
+      await admin.connect();
+      await waitFor(
+        'both instances in the group',
+        async () => {
+          const { groups } = await admin.describeGroups([`${prefix}projector`]);
+          return groups[0]?.state === 'Stable' && groups[0].members.length === 2;
+        },
+        60_000,
+        100,
+      );
+      await admin.disconnect();
+      await produceDecisions(kafka, topics, events);
       // Both members are working before one dies.
       await waitFor(
         'both instances projecting',
