@@ -94,6 +94,11 @@ interface RecordPlan {
   known: Set<string>;
   /** Per field (schema order): false when its JSON value is its Avro value already. */
   normalized: boolean[];
+  /**
+   * Every field, in schema order, holding its default: each event's record starts as a copy of
+   * this, so fields are then overwritten in place instead of added one by one (several times faster).
+   */
+  template: Record<string, unknown>;
 }
 const recordPlans = new WeakMap<RecordSchema, RecordPlan>();
 function planOf(record: RecordSchema, names: Map<string, JsonSchema>): RecordPlan {
@@ -102,6 +107,7 @@ function planOf(record: RecordSchema, names: Map<string, JsonSchema>): RecordPla
     plan = {
       known: new Set(record.fields.map((f) => f.name)),
       normalized: record.fields.map((f) => needsNormalizing(f.type, names)),
+      template: Object.fromEntries(record.fields.map((f) => [f.name, f.default])),
     };
     recordPlans.set(record, plan);
   }
@@ -138,8 +144,8 @@ function normalize(
   if (schema.type === 'record') {
     if (!isPlainObject(value)) return value;
     const record = schema as unknown as RecordSchema;
-    const { known, normalized } = planOf(record, names);
-    const out: Record<string, unknown> = {};
+    const { known, normalized, template } = planOf(record, names);
+    const out: Record<string, unknown> = { ...template };
     for (const key in value) {
       if (!known.has(key) && !(path === '' && key === 'type'))
         errors.push({ path: path ? `${path}.${key}` : key, message: 'is not a field of this event' });
@@ -149,8 +155,10 @@ function normalize(
       const field = fields[i]!;
       const raw = value[field.name];
       if (raw === undefined) {
-        if ('default' in field) out[field.name] = copyDefault(field.default);
-        else errors.push({ path: path ? `${path}.${field.name}` : field.name, message: 'is required' });
+        if (!('default' in field))
+          errors.push({ path: path ? `${path}.${field.name}` : field.name, message: 'is required' });
+        else if (field.default !== null && typeof field.default === 'object')
+          out[field.name] = copyDefault(field.default);
       } else if (!normalized[i] || raw === null) {
         out[field.name] = raw;
       } else {
@@ -202,15 +210,17 @@ export function eventFromJson(input: unknown, codec: EventCodec, now = Date.now(
   const record = normalize(schemaJson, filled, '', names, errors) as Record<string, unknown>;
   if (errors.length > 0) return { ok: false, errors };
 
-  type.isValid(record, {
-    errorHook(pathParts: string[], value: unknown, fieldType: { schema(): unknown }) {
-      const path = pathParts.join('.');
-      errors.push({
-        path,
-        message: `must be ${describeType(fieldType.schema() as JsonSchema, names)}, got ${JSON.stringify(value) ?? 'undefined'}`,
-      });
-    },
-  });
+  // Checked once without a hook (avsc's fast path); only an invalid event is walked again for paths.
+  if (!type.isValid(record))
+    type.isValid(record, {
+      errorHook(pathParts: string[], value: unknown, fieldType: { schema(): unknown }) {
+        const path = pathParts.join('.');
+        errors.push({
+          path,
+          message: `must be ${describeType(fieldType.schema() as JsonSchema, names)}, got ${JSON.stringify(value) ?? 'undefined'}`,
+        });
+      },
+    });
   if (errors.length > 0) return { ok: false, errors };
 
   const redactions = redactEventSecrets(record);

@@ -7,6 +7,9 @@ describe('secret redaction', () => {
     ['sk_live_0123456789abcdef0123', 'sk_live_0123…'],
     ['pk_live_abc123def456ghi789jkl012mno345pqr678stu901vwx234yz', 'pk_live_abc1…'],
     ['ck_9f8e7d6c5b4a39281706', 'ck_9f8e…'],
+    // The shortest shape a secret can have (19 characters: the quick length check's bound).
+    ['ck_0123456789abcdef', 'ck_0123…'],
+    ['st_0123456789abcdef', 'st_0123…'],
     ['Bearer sk_test_aaaaaaaaaaaaaaaaaaaa', 'Bearer sk_test_aaaa…'],
     ['token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyXzQyIn0.c2lnbmF0dXJlX2hlcmU', 'token eyJhbGci…'],
   ])('cuts %s to its display prefix', (secret, shown) => {
@@ -23,6 +26,7 @@ describe('secret redaction', () => {
     'key_1_3',
     'https://app.example.com',
     'node-fetch/3',
+    'ck_0123456789abcde',
   ])('leaves %s (not a secret) alone', (text) => {
     expect(redactSecrets(text)).toEqual({ value: text, redactions: 0 });
   });
