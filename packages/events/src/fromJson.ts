@@ -155,10 +155,8 @@ function normalize(
       const field = fields[i]!;
       const raw = value[field.name];
       if (raw === undefined) {
-        if (!('default' in field))
-          errors.push({ path: path ? `${path}.${field.name}` : field.name, message: 'is required' });
-        else if (field.default !== null && typeof field.default === 'object')
-          out[field.name] = copyDefault(field.default);
+        if ('default' in field) out[field.name] = copyDefault(field.default);
+        else errors.push({ path: path ? `${path}.${field.name}` : field.name, message: 'is required' });
       } else if (!normalized[i] || raw === null) {
         out[field.name] = raw;
       } else {
