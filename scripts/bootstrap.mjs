@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Installs what `npm test` and `npm run demo` need on a fresh clone: npm packages (when
-// node_modules is missing or older than package-lock.json, package.json or patches/). Kafka's jars are fetched, once,
-// by the managed broker itself. Plain Node, no dependencies: it runs before anything is installed.
+// node_modules is missing or older than package-lock.json, package.json or patches/). Kafka's
+// jars are fetched, once, by the managed broker itself. Plain Node, no dependencies: it runs
+// before anything is installed.
 import { execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
