@@ -1,7 +1,7 @@
 /**
  * bench/ingest — POST /v1/events under load: `keytrail ingest` (its own process) on a managed
  * Kafka broker, autocannon sending batches of 100 events. Prints a table; nothing is asserted.
- *   npx tsx bench/ingest.ts [--seconds 15] [--connections 32] [--batch 100]
+ *   npx tsx bench/ingest.ts [--seconds 15] [--connections 32] [--batch 100] [--cpu-prof <folder>]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +16,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '15' },
     connections: { type: 'string', default: '32' },
     batch: { type: 'string', default: '100' },
+    /** Write the ingest process's CPU profile into this folder (node --cpu-prof). */
+    'cpu-prof': { type: 'string' },
   },
 });
 const BATCH = Number(values.batch);
@@ -38,7 +40,11 @@ await admin.disconnect();
 const port = await freePort();
 const ingest = spawn(
   process.execPath,
-  [join(import.meta.dirname, '../services/cli/bin/keytrail.js'), 'ingest'],
+  [
+    ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []),
+    join(import.meta.dirname, '../services/cli/bin/keytrail.js'),
+    'ingest',
+  ],
   {
     env: {
       ...process.env,

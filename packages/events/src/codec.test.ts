@@ -46,6 +46,22 @@ describe('single-object encoding', () => {
     });
   });
 
+  it('keeps every encoded event intact across many in a row, very large ones too', () => {
+    const codec = createEventCodec();
+    const events = Array.from({ length: 3_000 }, (_, i) =>
+      fullAuthDecision({
+        request_id: `req_${i}`,
+        user_agent: i % 1_000 === 7 ? 'u'.repeat(100_000) : `ua/${i}`,
+      }),
+    );
+    const encoded = events.map((e) => codec.encode('auth_decision', e));
+    // Encoding more must not change what was returned before.
+    codec.encode('key_lifecycle', fullKeyLifecycle());
+    encoded.forEach((bytes, i) => {
+      expect(codec.decode(bytes).event).toEqual(events[i]);
+    });
+  });
+
   it('refuses bytes without the marker as BAD_MAGIC', () => {
     const err = captureDecodeError(Buffer.from('{"json":"not avro"}'));
     expect(err.reason).toBe('BAD_MAGIC');
