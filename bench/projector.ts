@@ -7,7 +7,9 @@
  * migration (so every contender feeds the same rollups). Prints a table; nothing is asserted.
  *
  *   npx tsx bench/projector.ts [--events 300000] [--steady-rate 20000] [--steady-seconds 10]
- *                              [--only keytrail,kafka-engine,bulk] [--cpu-prof <folder>]
+ *                              [--only keytrail,kafka-engine,bulk] [--partitions-concurrently 1]
+ *                              [--cpu-prof <folder>]
+ *   BENCH_NODE_FLAGS="--max-semi-space-size=64" passes Node flags to each contender's process.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
