@@ -9,6 +9,7 @@ export * from './tables/endUserUsage.ts';
 export * from './tables/keyLifecycle.ts';
 export * from './tables/keyState.ts';
 export * from './tables/keyUsage.ts';
+export * from './tables/positionedEvent.ts';
 export * from './tables/probes.ts';
 export * from './tables/seenEventIds.ts';
 export * from './time.ts';

@@ -1,30 +1,13 @@
 import type { AuthDecision } from '@keytrail/events';
 import type { ClickHouseDriver, InsertOptions } from '../driver/types.ts';
-import { encodeRowBinary, type RowBinaryColumn, type RowBinaryType, rowBinaryLayout } from '../rowBinary.ts';
+import { encodeRowBinary, rowBinaryLayout } from '../rowBinary.ts';
+import { eventColumn, type PositionedEvent } from './positionedEvent.ts';
 
 export const AUTH_DECISIONS_TABLE = 'auth_decisions';
 
-/** Where a row came from in Kafka (kept in the row for audits and replays). */
-export interface KafkaPosition {
-  partition: number;
-  offset: string;
-  /** The message's Kafka timestamp (ms). */
-  timestamp: number;
-}
-
-/** An event with the Kafka position it was read from: what one raw-table row is made of. */
-export interface PositionedEvent<Event> {
-  event: Event;
-  at: KafkaPosition;
-}
-
 export type AuthDecisionRow = PositionedEvent<AuthDecision>;
 
-const column = (
-  name: string,
-  type: RowBinaryType,
-  value: (e: AuthDecision, at: KafkaPosition) => unknown,
-): RowBinaryColumn<AuthDecisionRow> => ({ name, type, value: (row) => value(row.event, row.at) });
+const column = eventColumn<AuthDecision>;
 
 /** The columns of `auth_decisions` the projector writes (all but ingested_at), in insert order. */
 export const AUTH_DECISIONS_LAYOUT = rowBinaryLayout<AuthDecisionRow>([

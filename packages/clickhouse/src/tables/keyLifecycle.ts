@@ -1,17 +1,13 @@
 import type { KeyLifecycle } from '@keytrail/events';
 import type { ClickHouseDriver, InsertOptions } from '../driver/types.ts';
-import { encodeRowBinary, type RowBinaryColumn, type RowBinaryType, rowBinaryLayout } from '../rowBinary.ts';
-import type { KafkaPosition, PositionedEvent } from './authDecisions.ts';
+import { encodeRowBinary, rowBinaryLayout } from '../rowBinary.ts';
+import { eventColumn, type PositionedEvent } from './positionedEvent.ts';
 
 export const KEY_LIFECYCLE_TABLE = 'key_lifecycle';
 
 export type KeyLifecycleRow = PositionedEvent<KeyLifecycle>;
 
-const column = (
-  name: string,
-  type: RowBinaryType,
-  value: (e: KeyLifecycle, at: KafkaPosition) => unknown,
-): RowBinaryColumn<KeyLifecycleRow> => ({ name, type, value: (row) => value(row.event, row.at) });
+const column = eventColumn<KeyLifecycle>;
 
 /**
  * The columns of `key_lifecycle` the projector writes (all but ingested_at), in insert order.
