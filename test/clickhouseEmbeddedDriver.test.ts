@@ -1,8 +1,53 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createEmbeddedDriver } from '@keytrail/clickhouse';
+import { describe, expect, it } from 'vitest';
 import { clickHouseDriverSuite } from './kit/clickhouseDriverSuite.ts';
 import { tempDir } from './kit/index.ts';
 
 clickHouseDriverSuite('embedded (chdb)', async () => {
   const ch = createEmbeddedDriver({ path: tempDir('embedded') });
   return { ch, close: () => ch.close() };
+});
+
+describe('embedded driver: streams and other calls on the one session', () => {
+  it('a stream is never ended by queries, inserts and pings running while it is read', async () => {
+    const ch = createEmbeddedDriver({ path: tempDir('embedded-streams') });
+    try {
+      await ch.command('CREATE TABLE numbers_copy (n UInt64) ENGINE = MergeTree ORDER BY n');
+      await ch.command('INSERT INTO numbers_copy SELECT number FROM numbers(300000)');
+      const readAll = async () => {
+        let rows = 0;
+        let sum = 0;
+        // Read slowly (yield to the event loop every 1,000 rows) so other calls arrive mid-stream.
+        for await (const row of ch.stream<{ n: number }>('SELECT n FROM numbers_copy ORDER BY n')) {
+          rows++;
+          sum += row.n;
+          if (rows % 1_000 === 0) await yieldToLoop();
+        }
+        return { rows, sum };
+      };
+      const others = async (round: number) => {
+        const calls: Promise<unknown>[] = [];
+        for (let i = 0; i < 5; i++) {
+          calls.push(ch.query('SELECT count() AS c FROM numbers_copy'));
+          calls.push(ch.ping().then((up) => expect(up).toBe(true)));
+          calls.push(ch.insert('numbers_copy', [{ n: 1_000_000 + round * 10 + i }]));
+        }
+        await Promise.all(calls);
+      };
+      for (let round = 0; round < 10; round++) {
+        const [first, second] = await Promise.all([readAll(), readAll(), others(round)]);
+        // Each stream sees the rows of when it started: the first 300,000 plus earlier rounds' inserts.
+        expect(first!.rows).toBeGreaterThanOrEqual(300_000 + round * 5);
+        expect(second!.rows).toBeGreaterThanOrEqual(300_000 + round * 5);
+      }
+      // A stream abandoned half-way (break) gives the session back.
+      for await (const _ of ch.stream('SELECT n FROM numbers_copy')) break;
+      expect(await ch.query<{ c: number }>('SELECT count() AS c FROM numbers_copy')).toEqual([
+        { c: 300_050 },
+      ]);
+    } finally {
+      await ch.close();
+    }
+  });
 });

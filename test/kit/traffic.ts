@@ -1,6 +1,13 @@
 import type { ClickHouseDriver } from '@keytrail/clickhouse';
 import { countAuthDecisions, getEndUserUsage, getRollupTotals } from '@keytrail/clickhouse';
-import { type AuthDecision, authDecisionKey, createEventCodec, type Outcome } from '@keytrail/events';
+import {
+  type AuthDecision,
+  authDecisionKey,
+  createEventCodec,
+  type KeyLifecycle,
+  keyLifecycleKey,
+  type Outcome,
+} from '@keytrail/events';
 import type { Topics } from '@keytrail/kafka';
 import type { Kafka } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
@@ -105,10 +112,28 @@ export function makeDecisions(count: number, options: { retries?: number; seed?:
 }
 
 /** Produces events (Avro, keyed as ingest keys them) straight to the decisions topic. */
-export async function produceDecisions(
+export function produceDecisions(
   kafka: Kafka,
   topics: Topics,
   events: readonly AuthDecision[],
+): Promise<void> {
+  return produceEvents(kafka, topics.authDecisions, 'auth_decision', events);
+}
+
+/** Produces lifecycle events (Avro, keyed as ingest keys them) straight to the lifecycle topic. */
+export function produceLifecycle(
+  kafka: Kafka,
+  topics: Topics,
+  events: readonly KeyLifecycle[],
+): Promise<void> {
+  return produceEvents(kafka, topics.keyLifecycle, 'key_lifecycle', events);
+}
+
+async function produceEvents<K extends 'auth_decision' | 'key_lifecycle'>(
+  kafka: Kafka,
+  topic: string,
+  kind: K,
+  events: readonly (K extends 'auth_decision' ? AuthDecision : KeyLifecycle)[],
 ): Promise<void> {
   const codec = createEventCodec();
   const producer = kafka.producer({
@@ -120,11 +145,19 @@ export async function produceDecisions(
   try {
     for (let i = 0; i < events.length; i += 5_000) {
       await producer.send({
-        topic: topics.authDecisions,
+        topic,
         acks: -1,
-        messages: events
-          .slice(i, i + 5_000)
-          .map((e) => ({ key: authDecisionKey(e), value: codec.encode('auth_decision', e) })),
+        messages: events.slice(i, i + 5_000).map((e) =>
+          kind === 'auth_decision'
+            ? {
+                key: authDecisionKey(e as AuthDecision),
+                value: codec.encode('auth_decision', e as AuthDecision),
+              }
+            : {
+                key: keyLifecycleKey(e as KeyLifecycle),
+                value: codec.encode('key_lifecycle', e as KeyLifecycle),
+              },
+        ),
       });
     }
   } finally {

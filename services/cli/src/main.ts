@@ -17,7 +17,9 @@ Commands:
   projector   distributed mode: Kafka → ClickHouse
   api         distributed mode: the query API
   replay      rebuild every projection from the topics into fresh tables, then switch over
-              (waits for the projectors to stop before the switch)  --keep-old
+              (waits for the projectors to stop before the switch); API tokens are kept
+              --keep-old  keep the replaced tables in <database>_replay
+              --dry-run   print what would be rebuilt and what is left alone
   migrate     apply pending ClickHouse migrations and exit
   simulate    send seeded realistic traffic to a running Keytrail
               --url URL (default http://127.0.0.1:$KEYTRAIL_PORT)  --token T (default $KEYTRAIL_ADMIN_TOKEN)
@@ -40,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       events: { type: 'string', default: '10000' },
       'no-attack': { type: 'boolean', default: false },
       'keep-old': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -105,7 +108,13 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'replay': {
         const { runReplay } = await import('./commands/replay.ts');
-        await runReplay({ config, logger, lifecycle, keepOld: values['keep-old'] });
+        await runReplay({
+          config,
+          logger,
+          lifecycle,
+          keepOld: values['keep-old'],
+          dryRun: values['dry-run'],
+        });
         await lifecycle.stopAll();
         return 0;
       }

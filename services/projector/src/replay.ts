@@ -1,12 +1,13 @@
 import {
   applyRetention,
   type ClickHouseDriver,
+  classifyTables,
   dropDatabase,
   exchangeTables,
-  listDataTables,
   migrate,
   type RetentionSettings,
   recreateDatabase,
+  type TableRoles,
 } from '@keytrail/clickhouse';
 import { type Logger, sleep } from '@keytrail/core';
 import type { EventCodec } from '@keytrail/events';
@@ -49,7 +50,24 @@ export interface ReplayResult {
   events: number;
   deadLetters: number;
   retriesDropped: number;
+  /** The projection tables exchanged with their rebuilt twins. */
   tables: string[];
+  /** Keytrail's own state (tokens, …), left as it was. */
+  kept: string[];
+}
+
+/**
+ * What a replay rebuilds and what it leaves alone, in the serving database. Fails on a table in
+ * neither list (tableRoles.ts): replaying it would either wipe state or leave a projection stale.
+ */
+export async function replayPlan(ch: ClickHouseDriver): Promise<TableRoles> {
+  const roles = await classifyTables(ch, ch.database);
+  if (roles.unclassified.length > 0) {
+    throw new Error(
+      `replay does not know whether to rebuild or keep ${roles.unclassified.join(', ')}: list each in PROJECTION_TABLES or OWN_STATE_TABLES (packages/clickhouse/src/tableRoles.ts)`,
+    );
+  }
+  return roles;
 }
 
 type Positions = Map<string, bigint>; // "topic:partition" → offset
@@ -77,7 +95,9 @@ async function endOffsets(admin: Admin, topics: string[]): Promise<{ low: Positi
  *  3. Wait until the live projectors have stopped (their consumer group is empty).
  *  4. Catch up to where they committed, so nothing they wrote is missing.
  *  5. Move their group to exactly where the replay ended (no event twice, none lost), exchange every
- *     table with its fresh twin, and drop the old ones. Restarted projectors continue from there.
+ *     projection table with its fresh twin, and drop the old ones. Restarted projectors continue
+ *     from there. Keytrail's own state (API tokens and their use) is in no topic, so its tables
+ *     are never exchanged: they stay in the serving database as they were (`replayPlan`).
  */
 export async function replayProjections(options: ReplayOptions): Promise<ReplayResult> {
   const { kafka, ch, codec, topics, logger } = options;
@@ -86,9 +106,16 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
   const topicList = [topics.authDecisions, topics.keyLifecycle];
   const sinks = createSinks(topics);
   const replayDb = `${ch.database}_replay`;
+  const plan = await replayPlan(ch);
   const admin = kafka.admin();
   await admin.connect();
-  const result: ReplayResult = { events: 0, deadLetters: 0, retriesDropped: 0, tables: [] };
+  const result: ReplayResult = {
+    events: 0,
+    deadLetters: 0,
+    retriesDropped: 0,
+    tables: [],
+    kept: plan.ownState,
+  };
   const recent = new Map<string, RecentIds>();
   const position: Positions = new Map();
   const started = Date.now();
@@ -212,7 +239,7 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
         }));
       await admin.setOffsets({ groupId, topic, partitions });
     }
-    for (const table of await listDataTables(ch, replayDb)) {
+    for (const table of plan.projections) {
       await exchangeTables(ch, ch.database, replayDb, table);
       result.tables.push(table);
     }

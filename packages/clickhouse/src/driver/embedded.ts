@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Session } from 'chdb';
+import { type ChdbQueryStream, Session } from 'chdb';
 import { toClickHouseError } from './errors.ts';
 import {
   type ClickHouseDriver,
@@ -116,18 +116,34 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
       }
     },
     async *stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
-      // chdb starts the streaming query synchronously, so its database is fixed once created.
-      const stream = await run(async () =>
-        session.queryStreamBind(withSettings(sql, settings), normalizeParams(params), {
-          format: 'JSONEachRow',
-        }),
-      );
+      // A chdb session has one streaming query at a time, and any other call on the session ends
+      // it ("No active streaming query"). So the stream holds the session from start until it is
+      // drained, fails or is abandoned (`finally`); every other call waits its turn. The one rule
+      // this makes: do not await another call on this driver while iterating a stream.
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const opened = new Promise<ChdbQueryStream>((resolve, reject) => {
+        void shared
+          .exclusive(async () => {
+            await use();
+            resolve(
+              session.queryStreamBind(withSettings(sql, settings), normalizeParams(params), {
+                format: 'JSONEachRow',
+              }),
+            );
+            await held;
+          })
+          .catch(reject);
+      });
+      let stream: ChdbQueryStream | undefined;
       try {
+        stream = await opened;
         for await (const chunk of stream) for (const row of chunk.rows<Row>()) yield row;
       } catch (err) {
         throw toClickHouseError(err, 'stream failed');
       } finally {
-        stream.cancel();
+        stream?.cancel();
+        release();
       }
     },
     async insert(table: string, rows: readonly object[], insertOptions: InsertOptions = {}) {

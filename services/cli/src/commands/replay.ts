@@ -1,5 +1,5 @@
 import type { KeytrailConfig, Logger } from '@keytrail/core';
-import { projectorGroupId, type ReplayProgress, replayProjections } from '@keytrail/projector';
+import { projectorGroupId, type ReplayProgress, replayPlan, replayProjections } from '@keytrail/projector';
 import type { Lifecycle } from '../lifecycle.ts';
 import { connectClickHouse, connectKafka, createCodec } from '../runtime.ts';
 
@@ -32,8 +32,18 @@ export async function runReplay(options: {
   logger: Logger;
   lifecycle: Lifecycle;
   keepOld: boolean;
+  /** Print what would be rebuilt and what is kept, then stop: touches neither Kafka nor data. */
+  dryRun: boolean;
 }) {
   const { config, logger, lifecycle } = options;
+  if (options.dryRun) {
+    const ch = await connectClickHouse(config, lifecycle, logger, { allowEmbedded: true });
+    const plan = await replayPlan(ch);
+    console.log(`replay --dry-run on database ${ch.database}:`);
+    console.log(`  rebuild from the topics (${plan.projections.length}): ${plan.projections.join(', ')}`);
+    console.log(`  leave alone, Keytrail's own state (${plan.ownState.length}): ${plan.ownState.join(', ')}`);
+    return;
+  }
   const { kafka, topics } = await connectKafka(config, lifecycle, logger, { allowManaged: true });
   const ch = await connectClickHouse(config, lifecycle, logger, { allowEmbedded: true });
   const result = await replayProjections({
@@ -50,6 +60,6 @@ export async function runReplay(options: {
   });
   process.stderr.write('\n');
   console.log(
-    `replay done: ${result.events} events projected, ${result.retriesDropped} retries dropped, ${result.deadLetters} dead letters; switched ${result.tables.length} tables`,
+    `replay done: ${result.events} events projected, ${result.retriesDropped} retries dropped, ${result.deadLetters} dead letters; switched ${result.tables.length} tables, kept ${result.kept.join(', ')}`,
   );
 }
