@@ -22,6 +22,11 @@ export interface ChdbHttpServer {
   stop(): Promise<void>;
   /** Listen again on the same port. */
   start(): Promise<void>;
+  /**
+   * Answers the next `times` statements whose text matches `pattern` with ClickHouse error
+   * `code` instead of running them: a server-side failure, for fault tests.
+   */
+  failNext(pattern: RegExp, times: number, code: number, message: string): void;
   close(): Promise<void>;
 }
 
@@ -180,6 +185,16 @@ export async function startChdbHttpServer(
     return run;
   };
 
+  const faults: { pattern: RegExp; left: number; code: number; message: string }[] = [];
+  const injectFault = (statement: string) => {
+    const fault = faults.find((f) => f.left > 0 && f.pattern.test(statement));
+    if (!fault) return;
+    fault.left--;
+    throw Object.assign(new Error(`Code: ${fault.code}. DB::Exception: ${fault.message}`), {
+      clickhouseCode: fault.code,
+    });
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (
@@ -215,6 +230,7 @@ export async function startChdbHttpServer(
     };
 
     try {
+      injectFault(queryParam ? `${queryParam}\n${body.slice(0, 10_000)}` : body);
       const insert = queryParam ? INSERT_RE.exec(queryParam) : null;
       if (insert && body.length > 0) {
         const [, table, columns, format] = insert;
@@ -328,6 +344,9 @@ export async function startChdbHttpServer(
     session,
     stop,
     start: listen,
+    failNext(pattern, times, code, message) {
+      faults.push({ pattern, left: times, code, message });
+    },
     async close() {
       await stop();
       await queue;

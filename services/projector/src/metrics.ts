@@ -40,6 +40,22 @@ export function createProjectorMetrics(registry: Registry) {
       help: 'Failed inserts retried',
       registers,
     }),
+    consuming: new Gauge({
+      name: 'keytrail_projector_consuming',
+      help: '1 while the projector is a member of its consumer group and consuming, else 0',
+      registers,
+    }),
+    consumerRestarts: new Counter({
+      name: 'keytrail_projector_consumer_restarts_total',
+      help: 'Consumers started again after a failure kafkajs does not restart by itself',
+      registers,
+    }),
+    transientRetries: new Counter({
+      name: 'keytrail_projector_transient_retries_total',
+      help: 'Transient failures retried in place, by step',
+      labelNames: ['step'],
+      registers,
+    }),
     eventsPerSecond: createRateGauge(registry),
     lag: new Gauge({
       name: 'keytrail_projector_lag',

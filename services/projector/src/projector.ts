@@ -1,13 +1,23 @@
-import { type ClickHouseDriver, streamRecentEventIds } from '@keytrail/clickhouse';
-import { type Logger, retry } from '@keytrail/core';
+import { type ClickHouseDriver, isRowDataError, streamRecentEventIds } from '@keytrail/clickhouse';
+import { defaultIsRetriable, errorMessage, type Logger, retry } from '@keytrail/core';
 import type { EventCodec } from '@keytrail/events';
 import type { Topics } from '@keytrail/kafka';
-import { type Admin, type Batch, type Consumer, type Kafka, Partitioners, type Producer } from 'kafkajs';
+import {
+  type Admin,
+  type Batch,
+  type Consumer,
+  type ConsumerConfig,
+  type Kafka,
+  type KafkaMessage,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { createProjectorMetrics, type ProjectorMetrics } from './metrics.ts';
 import { sendDeadLetters } from './sink/deadLetter.ts';
-import { decodeBatch } from './sink/decode.ts';
+import { type DeadLetter, decodeBatch, type ProjectedRow } from './sink/decode.ts';
 import { dropRepeats, rememberRows } from './sink/dedupe.ts';
+import { insertIsolatingRefusedRows } from './sink/isolate.ts';
 import {
   type BatchPlan,
   dedupToken,
@@ -71,14 +81,18 @@ export function createProjector(options: ProjectorOptions): Projector {
   const metrics: ProjectorMetrics = createProjectorMetrics(options.metrics);
   const sinks = createSinks(topics);
 
-  const consumer: Consumer = kafka.consumer({
+  const consumerConfig: ConsumerConfig = {
     groupId,
     maxBytesPerPartition: 16 * 1024 * 1024,
     maxBytes: 64 * 1024 * 1024,
     maxWaitTimeInMs: 250,
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
-  });
+  };
+  /** The running consumer; replaced by a fresh one after a failure kafkajs does not restart. */
+  let consumer: Consumer | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let failedStarts = 0;
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -94,15 +108,24 @@ export function createProjector(options: ProjectorOptions): Projector {
   let insertFailing = false;
   let stopping = false;
 
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    joined = true;
-    partitions.clear();
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    joined = false;
-    logger.error({ err: payload.error }, 'projector consumer crashed; kafkajs restarts it');
-  });
+  const setConsuming = (value: boolean) => {
+    joined = value;
+    metrics.consuming.set(value ? 1 : 0);
+  };
+  setConsuming(false);
 
+  /** Transient failures of one step are retried where they happen, with what was retried logged. */
+  const retryTransient = <T>(step: string, what: Record<string, unknown>, fn: () => Promise<T>) =>
+    retry(fn, {
+      initialDelayMs: 200,
+      maxDelayMs: 5_000,
+      deadlineMs: 60_000,
+      isRetriable: (err) => !stopping && defaultIsRetriable(err),
+      onRetry: (err, attempt, delay) => {
+        metrics.transientRetries.inc({ step });
+        logger.warn({ err, attempt, delay, ...what }, `${step} failed (transient); retrying in ${delay} ms`);
+      },
+    });
   /**
    * What a member needs when it takes a partition: the plan committed with the offset, and the
    * event ids written before the committed offset (the rows of an interrupted batch do not count,
@@ -112,17 +135,28 @@ export function createProjector(options: ProjectorOptions): Projector {
     const key = `${topic}:${partition}`;
     const known = partitions.get(key);
     if (known) return known;
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const where = { topic, partition };
+    const [committed] = await retryTransient('reading the committed plan', where, () =>
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+    );
     const entry = committed?.partitions.find((p) => p.partition === partition);
     const committedOffset = entry && Number(entry.offset) >= 0 ? entry.offset : '0';
-    const recent = new RecentIds(windowHours * 3_600_000, maxIds);
-    const rebuild = streamRecentEventIds(ch, {
-      source: sink.source,
-      partition,
-      beforeOffset: committedOffset,
-      windowHours,
-    });
-    for await (const { id, at } of rebuild) recent.add(id, at);
+    // Rebuilt whole on every attempt, so a stream cut off half-way leaves no partial window.
+    const recent = await retryTransient(
+      'rebuilding the retry window from seen_event_ids',
+      where,
+      async () => {
+        const ids = new RecentIds(windowHours * 3_600_000, maxIds);
+        const rebuild = streamRecentEventIds(ch, {
+          source: sink.source,
+          partition,
+          beforeOffset: committedOffset,
+          windowHours,
+        });
+        for await (const { id, at } of rebuild) ids.add(id, at);
+        return ids;
+      },
+    );
     const state: PartitionState = {
       plan: entry ? parsePlanMetadata(entry.offset, entry.metadata) : null,
       recent,
@@ -131,8 +165,14 @@ export function createProjector(options: ProjectorOptions): Projector {
     return state;
   };
 
-  const commit = (topic: string, partition: number, offset: bigint, metadata: string | null) =>
-    consumer.commitOffsets([{ topic, partition, offset: offset.toString(), metadata } as never]);
+  /** Commits through the consumer that fetched the batch (a replaced one never commits for its successor). */
+  const commit = (
+    owner: Consumer,
+    topic: string,
+    partition: number,
+    offset: bigint,
+    metadata: string | null,
+  ) => owner.commitOffsets([{ topic, partition, offset: offset.toString(), metadata } as never]);
 
   /**
    * Writes one batch. The steps, and what a crash after each one leaves behind:
@@ -147,6 +187,7 @@ export function createProjector(options: ProjectorOptions): Projector {
    *  Step 5 is retried with capped backoff while ClickHouse is away; the partition waits.
    */
   const flush = async (
+    owner: Consumer,
     batch: Batch,
     sink: Sink,
     state: PartitionState,
@@ -160,7 +201,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     const last = BigInt(messages.at(-1)!.offset);
 
     // 1. Commit the plan.
-    await commit(topic, partition, first, formatPlanMetadata(last));
+    await commit(owner, topic, partition, first, formatPlanMetadata(last));
     // 2. Decode and validate.
     const { rows, deadLetters } = decodeBatch(codec, sink.kind, partition, messages);
     // 3. Dead letters.
@@ -169,74 +210,171 @@ export function createProjector(options: ProjectorOptions): Projector {
     // 4. Drop client retries.
     const { kept, dropped } = dropRepeats(rows, state.recent);
     if (dropped > 0) metrics.retriesDropped.inc({ topic }, dropped);
-    // 5. Insert, retried with capped backoff while ClickHouse is away (the partition waits).
+    // 5. Insert, retried with capped backoff while ClickHouse is away (the partition waits). Rows
+    //    ClickHouse refuses on their own are split off deterministically and dead-lettered.
     const token = dedupToken(topic, partition, first, last);
     const timer = metrics.insertSeconds.startTimer();
-    await retry(
+    const refused = await retry(
       async () => {
         if (stopping) throw new Error('projector stopping; batch left uncommitted');
-        // Stay in the group while ClickHouse is away (kafkajs heartbeats only when asked).
-        await heartbeat();
-        await sink.insert(ch, kept, { settings: insertSettings(token) });
+        // Stay in the group while ClickHouse is away (kafkajs heartbeats only when asked). A failed
+        // heartbeat (a rebalance, a member the coordinator forgot) is kafkajs' to handle: it leaves
+        // this loop at once instead of being retried as if it were an insert failure.
+        await heartbeat().catch((err: unknown) => {
+          throw new GroupMembershipError(err);
+        });
+        return insertIsolatingRefusedRows(
+          kept,
+          token,
+          (rows, rowsToken) => sink.insert(ch, rows, { settings: insertSettings(rowsToken) }),
+          isRowDataError,
+        );
       },
       {
         initialDelayMs: 200,
         maxDelayMs: 5_000,
-        isRetriable: (err) => !stopping && (err as { retriable?: boolean }).retriable !== false,
+        isRetriable: (err) => !stopping && !(err instanceof GroupMembershipError),
         onRetry: (err, attempt, delay) => {
           insertFailing = true;
           metrics.insertRetries.inc();
-          logger.warn({ err, attempt, delay, topic, partition }, 'ClickHouse insert failed; retrying');
+          const where = { err, attempt, delay, topic, partition };
+          // Not transient and not about the rows (a missing table, a syntax error after a bad
+          // migration): retrying waits for an operator instead of dropping the batch.
+          if (defaultIsRetriable(err)) logger.warn(where, 'ClickHouse insert failed (transient); retrying');
+          else
+            logger.error(where, 'ClickHouse refused the insert and no retry can fix it; the partition waits');
         },
       },
-    );
+    ).catch((err: unknown) => {
+      throw err instanceof GroupMembershipError ? err.original : err;
+    });
+    if (refused.length > 0) {
+      await sendDeadLetters(producer, topics.dlq, topic, partition, refusedLetters(refused, messages));
+      metrics.deadLetters.inc({ reason: 'REFUSED_BY_CLICKHOUSE' }, refused.length);
+      logger.warn(
+        { topic, partition, refused: refused.length, err: refused[0]!.error },
+        'ClickHouse refused rows on their own; dead-lettered',
+      );
+    }
     timer();
     insertFailing = false;
     // 6. Commit past the batch; only now do its ids join the window.
-    await commit(topic, partition, last + 1n, null);
+    await commit(owner, topic, partition, last + 1n, null);
     state.plan = null;
-    rememberRows(kept, state.recent);
-    metrics.events.inc({ topic }, kept.length);
-    metrics.eventsPerSecond.record(kept.length);
+    const written = refused.length === 0 ? kept : kept.filter((row) => !refused.some((r) => r.row === row));
+    rememberRows(written, state.recent);
+    metrics.events.inc({ topic }, written.length);
+    metrics.eventsPerSecond.record(written.length);
     metrics.batchSize.observe(messages.length);
+  };
+
+  /**
+   * Starts a fresh consumer. kafkajs restarts its consumer by itself after a retriable failure;
+   * after any other (a member the coordinator forgot during a long pause, an error escaping a
+   * batch) it stops for good, so this one is replaced, with backoff, until it joins again.
+   */
+  const startConsumer = async (): Promise<void> => {
+    const current = kafka.consumer(consumerConfig);
+    consumer = current;
+    current.on(current.events.GROUP_JOIN, () => {
+      failedStarts = 0;
+      partitions.clear();
+      setConsuming(true);
+    });
+    current.on(current.events.CRASH, ({ payload }) => {
+      setConsuming(false);
+      partitions.clear();
+      if (payload.restart) {
+        logger.warn({ err: payload.error }, 'projector consumer failed (retriable); kafkajs restarts it');
+        return;
+      }
+      logger.error(
+        { err: payload.error },
+        'projector consumer stopped on a failure kafkajs does not restart; starting a fresh consumer',
+      );
+      scheduleRestart();
+    });
+    await current.connect();
+    await current.subscribe({ topics: [topics.authDecisions, topics.keyLifecycle], fromBeginning: true });
+    await current.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // One partition at a time: measured faster on 2 cores than overlapping smaller batches
+      // (bench/projector: 34.6k vs 25.8k events/s with 3). Each partition stays in order either way.
+      partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const sink = sinks.get(batch.topic);
+        if (!sink || batch.messages.length === 0) return;
+        const offsets = batch.messages.map((m) => BigInt(m.offset));
+        let start = 0;
+        while (start < offsets.length && isRunning() && !isStale()) {
+          const state = await loadPartition(batch.topic, batch.partition, sink);
+          const end = nextBatchEnd(offsets, start, maxBatchEvents, state.plan);
+          if (end < start) break; // the planned batch is not all here yet: wait for redelivery with more
+          await flush(current, batch, sink, state, start, end, heartbeat);
+          resolveOffset(batch.messages[end]!.offset);
+          await heartbeat();
+          start = end + 1;
+        }
+        metrics.lag.set(
+          { topic: batch.topic, partition: String(batch.partition) },
+          Number(batch.offsetLag()),
+        );
+      },
+    });
+  };
+
+  const scheduleRestart = () => {
+    if (stopping) return;
+    const delay = Math.min(30_000, 1_000 * 2 ** failedStarts);
+    failedStarts++;
+    metrics.consumerRestarts.inc();
+    logger.warn(`projector consumer restarting in ${delay} ms (attempt ${failedStarts})`);
+    restartTimer = setTimeout(() => {
+      const failed = consumer;
+      void failed
+        ?.disconnect()
+        .catch(() => {})
+        .then(() => (stopping ? undefined : startConsumer()))
+        .catch((err: unknown) => {
+          logger.error({ err }, `projector consumer could not start: ${errorMessage(err)}`);
+          scheduleRestart();
+        });
+    }, delay);
+    restartTimer.unref();
   };
 
   return {
     async start() {
-      await Promise.all([consumer.connect(), producer.connect(), admin.connect()]);
-      await consumer.subscribe({ topics: [topics.authDecisions, topics.keyLifecycle], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        // One partition at a time: measured faster on 2 cores than overlapping smaller batches
-        // (bench/projector: 34.6k vs 25.8k events/s with 3). Each partition stays in order either way.
-        partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          const sink = sinks.get(batch.topic);
-          if (!sink || batch.messages.length === 0) return;
-          const offsets = batch.messages.map((m) => BigInt(m.offset));
-          let start = 0;
-          while (start < offsets.length && isRunning() && !isStale()) {
-            const state = await loadPartition(batch.topic, batch.partition, sink);
-            const end = nextBatchEnd(offsets, start, maxBatchEvents, state.plan);
-            if (end < start) break; // the planned batch is not all here yet: wait for redelivery with more
-            await flush(batch, sink, state, start, end, heartbeat);
-            resolveOffset(batch.messages[end]!.offset);
-            await heartbeat();
-            start = end + 1;
-          }
-          metrics.lag.set(
-            { topic: batch.topic, partition: String(batch.partition) },
-            Number(batch.offsetLag()),
-          );
-        },
-      });
+      await Promise.all([producer.connect(), admin.connect()]);
+      await startConsumer();
     },
     async stop() {
       stopping = true;
-      await consumer.disconnect().catch((err) => logger.warn({ err }, 'consumer disconnect failed'));
+      if (restartTimer) clearTimeout(restartTimer);
+      await consumer?.disconnect().catch((err) => logger.warn({ err }, 'consumer disconnect failed'));
       await Promise.all([producer.disconnect(), admin.disconnect()]).catch(() => {});
     },
     isReady: () => joined && !insertFailing,
   };
+}
+
+/** A heartbeat failure inside the insert loop; rethrown as its cause for kafkajs to handle. */
+class GroupMembershipError extends Error {
+  constructor(readonly original: unknown) {
+    super(errorMessage(original));
+  }
+}
+
+/** Dead letters for rows ClickHouse refused, with their original messages and its error. */
+function refusedLetters(
+  refused: readonly { row: ProjectedRow; error: unknown }[],
+  messages: readonly KafkaMessage[],
+): DeadLetter[] {
+  const byOffset = new Map(messages.map((m) => [m.offset, m]));
+  return refused.map(({ row, error }) => ({
+    message: byOffset.get(row.at.offset)!,
+    reason: 'REFUSED_BY_CLICKHOUSE',
+    detail: errorMessage(error),
+  }));
 }

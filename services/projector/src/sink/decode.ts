@@ -10,7 +10,13 @@ import {
 import type { KafkaMessage } from 'kafkajs';
 
 /** Why a message went to the dead-letter topic (the `keytrail-dlq-reason` header). */
-export type DeadLetterReason = DecodeFailure | 'INVALID_EVENT' | 'WRONG_TOPIC' | 'EMPTY';
+export type DeadLetterReason =
+  | DecodeFailure
+  | 'INVALID_EVENT'
+  | 'WRONG_TOPIC'
+  | 'EMPTY'
+  /** Valid, but ClickHouse refuses the row on its own (e.g. a value out of a column's range). */
+  | 'REFUSED_BY_CLICKHOUSE';
 
 export interface DeadLetter {
   message: KafkaMessage;
