@@ -1,4 +1,5 @@
 export * from './config.ts';
+export * from './dataDirLock.ts';
 export * from './errors.ts';
 export * from './ids.ts';
 export * from './logger.ts';

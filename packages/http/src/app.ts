@@ -3,9 +3,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type Authenticator, mayAccess, type Principal, type Scope } from './auth.ts';
 import { errorBody, handleError } from './errors.ts';
+import { boundedCheck, type ReadinessCheck } from './readiness.ts';
 
-/** A named dependency check for /readyz: resolves true when the dependency is usable. */
-export type ReadinessCheck = () => Promise<boolean>;
+/** Every readiness check answers within this, so /readyz does well inside a 1 s probe timeout. */
+const READINESS_CHECK_TIMEOUT_MS = 800;
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -58,7 +59,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode >= 500)
+    // A 503 from /readyz is an answer, not a failure: the checks say why.
+    if (reply.statusCode >= 500 && request.routeOptions.url !== '/readyz')
       request.log.warn({ status: reply.statusCode, url: request.url }, 'request failed');
   });
 
@@ -89,16 +91,11 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
 
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 
+  const readiness = Object.entries(options.readiness).map(
+    ([name, check]) => [name, boundedCheck(check, READINESS_CHECK_TIMEOUT_MS)] as const,
+  );
   app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
-    const entries = await Promise.all(
-      Object.entries(options.readiness).map(async ([name, check]) => {
-        try {
-          return [name, await check()] as const;
-        } catch {
-          return [name, false] as const;
-        }
-      }),
-    );
+    const entries = await Promise.all(readiness.map(async ([name, check]) => [name, await check()] as const));
     const checks = Object.fromEntries(entries);
     const ready = entries.every(([, ok]) => ok);
     reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });

@@ -1,17 +1,29 @@
 import type { Logger } from '@keytrail/core';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { createRepeatFilter } from './repeatFilter.ts';
+
+/** Repeats of one kafkajs message (per broker) are logged once per this interval, with a count. */
+const REPEAT_INTERVAL_MS = 10_000;
 
 /** Routes kafkajs' own logging into the process logger (warn and above). */
 function kafkaLogCreator(logger: Logger | undefined) {
+  const filter = createRepeatFilter(REPEAT_INTERVAL_MS);
   return () =>
     ({ level, log }: { level: number; log: { message: string; [k: string]: unknown } }) => {
-      if (!logger) return;
+      if (!logger || level > logLevel.WARN) return;
       const { message, ...extra } = log;
       // Producers here are idempotent with bounded retries on purpose: a request that cannot be
       // acknowledged in time fails (503) and is retried by the client; event ids dedupe it.
       if (message.startsWith('Limiting retries for the idempotent producer')) return;
-      if (level === logLevel.ERROR) logger.error(extra, `kafka: ${message}`);
-      else if (level === logLevel.WARN) logger.warn(extra, `kafka: ${message}`);
+      const { show, repeated } = filter(`${level} ${String(extra.broker ?? '')} ${message}`);
+      if (!show) return;
+      const fields = repeated > 0 ? { ...extra, repeated } : extra;
+      const line =
+        repeated > 0
+          ? `kafka: ${message} (and ${repeated} more like it in ${REPEAT_INTERVAL_MS / 1000} s)`
+          : `kafka: ${message}`;
+      if (level === logLevel.ERROR) logger.error(fields, line);
+      else logger.warn(fields, line);
     };
 }
 

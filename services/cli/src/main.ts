@@ -1,6 +1,13 @@
 import { parseArgs } from 'node:util';
 import { createClickHouseDriver, migrate } from '@keytrail/clickhouse';
-import { createLogger, errorMessage, loadConfig } from '@keytrail/core';
+import {
+  createLogger,
+  type DataDirLock,
+  errorMessage,
+  type KeytrailConfig,
+  loadConfig,
+  lockDataDir,
+} from '@keytrail/core';
 import { COMMANDS } from './commandList.ts';
 import { type ServiceName, serve } from './commands/serve.ts';
 import { simulate } from './commands/simulate.ts';
@@ -27,6 +34,21 @@ Commands:
 
 Environment: KEYTRAIL_KAFKA_BROKERS, KEYTRAIL_CLICKHOUSE_URL, KEYTRAIL_DATA_DIR, KEYTRAIL_PORT,
 KEYTRAIL_ADMIN_TOKEN, KEYTRAIL_TOPIC_PREFIX (see README.md).`;
+
+/**
+ * The embedded database and the managed broker live in KEYTRAIL_DATA_DIR and belong to one
+ * process: a command that uses either takes the directory first, so a second start is refused
+ * before it touches anything.
+ */
+function takeDataDir(
+  config: KeytrailConfig,
+  command: string,
+  lifecycle: ReturnType<typeof createLifecycle>,
+): DataDirLock {
+  const lock = lockDataDir(config.dataDir, command);
+  lifecycle.add({ name: 'data directory lock', stop: async () => lock.release() });
+  return lock;
+}
 
 /** Runs one CLI command; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -61,6 +83,8 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig();
     switch (command) {
       case 'up': {
+        const usesDataDir = !config.clickhouseUrl || !config.kafkaBrokers;
+        const lock = usesDataDir ? takeDataDir(config, command, lifecycle) : undefined;
         const served = await serve({
           config,
           logger,
@@ -68,6 +92,7 @@ export async function main(argv: string[]): Promise<number> {
           services: ['ingest', 'projector', 'api'],
           allInOne: true,
         });
+        lock?.update({ url: served.url });
         console.log(`\nKeytrail is up at ${served.url}`);
         console.log(
           `  Kafka: ${served.brokers.join(',')}   ClickHouse: ${config.clickhouseUrl ? 'HTTP' : `embedded (${config.dataDir}/clickhouse)`}`,
@@ -107,6 +132,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'replay': {
+        if (!config.clickhouseUrl || !config.kafkaBrokers) takeDataDir(config, command, lifecycle);
         const { runReplay } = await import('./commands/replay.ts');
         await runReplay({
           config,
@@ -119,12 +145,14 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'migrate': {
+        if (!config.clickhouseUrl) takeDataDir(config, command, lifecycle);
         const ch = createClickHouseDriver({ url: config.clickhouseUrl, dataDir: config.dataDir });
         try {
           const status = await migrate(ch, { onApplied: (m) => console.log(`applied ${m.name}`) });
           console.log(`migrations: ${status.applied.length} applied, ${status.pending.length} pending`);
         } finally {
           await ch.close();
+          await lifecycle.stopAll();
         }
         return 0;
       }

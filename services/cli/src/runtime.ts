@@ -1,8 +1,15 @@
 import { join } from 'node:path';
 import { applyRetention, type ClickHouseDriver, createClickHouseDriver, migrate } from '@keytrail/clickhouse';
-import { type KeytrailConfig, KeytrailError, type Logger } from '@keytrail/core';
+import { type KeytrailConfig, KeytrailError, type Logger, sleep } from '@keytrail/core';
 import { createEventCodec, type EventCodec } from '@keytrail/events';
-import { createKafka, createLocalBroker, ensureTopics, type Topics, topicNames } from '@keytrail/kafka';
+import {
+  createKafka,
+  createLocalBroker,
+  ensureTopics,
+  type LocalBroker,
+  type Topics,
+  topicNames,
+} from '@keytrail/kafka';
 import type { Kafka } from 'kafkajs';
 import type { Lifecycle } from './lifecycle.ts';
 
@@ -29,6 +36,7 @@ export async function connectKafka(
     });
     lifecycle.add({ name: 'kafka broker', stop: () => broker.stop() });
     await broker.start();
+    superviseBroker(broker, lifecycle, logger);
     brokers = broker.brokers;
     partitions = 3;
     replicationFactor = 1;
@@ -47,6 +55,38 @@ export async function connectKafka(
     await admin.disconnect();
   }
   return { kafka, brokers, topics };
+}
+
+const BROKER_RESTART_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
+
+/**
+ * `keytrail up` owns its managed broker: when it dies, start it again on its data and ports
+ * (clients reconnect to the same address), with backoff; when it cannot, stop everything and
+ * exit non-zero, naming the broker's logs, so a supervisor or the user sees why.
+ */
+function superviseBroker(broker: LocalBroker, lifecycle: Lifecycle, logger: Logger): void {
+  broker.onUnexpectedExit(async ({ code, signal }) => {
+    logger.error(
+      `managed Kafka broker exited (${signal ?? `code ${code}`}); starting it again. Its logs: ${broker.logFiles.join(', ')}`,
+    );
+    for (const [attempt, delay] of BROKER_RESTART_DELAYS_MS.entries()) {
+      await sleep(delay);
+      try {
+        await broker.start();
+        logger.warn(
+          `managed Kafka broker running again at ${broker.brokers.join(',')} (attempt ${attempt + 1})`,
+        );
+        return;
+      } catch (err) {
+        logger.error({ err }, `managed Kafka broker did not start (attempt ${attempt + 1})`);
+      }
+    }
+    logger.fatal(
+      `managed Kafka broker could not be started again after ${BROKER_RESTART_DELAYS_MS.length} attempts; see ${broker.logFiles.join(', ')}. Exiting.`,
+    );
+    await lifecycle.stopAll();
+    process.exit(1);
+  });
 }
 
 /** ClickHouse to use, migrated. Embedded chdb only where one process owns the data. */
@@ -73,15 +113,27 @@ export function createCodec(): EventCodec {
   return createEventCodec();
 }
 
-export async function kafkaReachable(kafka: Kafka): Promise<boolean> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    await admin.describeCluster();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
+/**
+ * A readiness check for Kafka over one admin connection kept open between probes (opening one
+ * per probe costs a handshake, and waits out kafkajs' retries when the broker is down). The
+ * server bounds each call (boundedCheck), so a dead broker makes the check answer false fast.
+ */
+export function kafkaReachable(kafka: Kafka, lifecycle: Lifecycle): () => Promise<boolean> {
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  let connected = false;
+  lifecycle.add({ name: 'kafka readiness probe', stop: () => admin.disconnect() });
+  return async () => {
+    try {
+      if (!connected) {
+        await admin.connect();
+        connected = true;
+      }
+      const { brokers } = await admin.describeCluster();
+      return brokers.length > 0;
+    } catch {
+      connected = false;
+      await admin.disconnect().catch(() => {});
+      return false;
+    }
+  };
 }

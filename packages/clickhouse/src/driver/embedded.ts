@@ -36,6 +36,8 @@ interface SharedSession {
   current: string;
   /** Calls run one at a time (chdb does anyway); a call first switches the session's database if needed. */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /** Calls queued or running: while any is, the engine is at work, so it is up. */
+  pending: number;
   closed: boolean;
   /** Folder of RowBinary files being inserted, and how many were written. */
   scratch: string;
@@ -59,11 +61,13 @@ export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouse
   const shared: SharedSession = {
     session,
     current: 'default',
+    pending: 0,
     closed: false,
     scratch,
     files: 0,
     exclusive(fn) {
-      const run = chain.then(fn, fn);
+      shared.pending++;
+      const run = chain.then(fn, fn).finally(() => shared.pending--);
       chain = run.catch(() => {});
       return run;
     },
@@ -190,6 +194,8 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
     },
     async ping() {
       if (shared.closed) return false;
+      // In-process: busy means alive. Queueing behind a large insert would only make a probe late.
+      if (shared.pending > 0) return true;
       try {
         await run(() => session.queryAsync('SELECT 1', { format: 'Null' }));
         return true;

@@ -28,6 +28,13 @@ export interface LocalBroker {
   stop(timeoutMs?: number): Promise<void>;
   /** SIGKILL at once: a crash, for fault tests. */
   kill(): Promise<void>;
+  /**
+   * Calls `listener` when the broker process exits without stop() or kill() having asked it to
+   * (killed from outside, out of memory, a crash): its owner decides whether to start it again.
+   */
+  onUnexpectedExit(listener: (exit: { code: number | null; signal: string | null }) => void): void;
+  /** Files that say why the broker failed: its stdout/stderr and its server log. */
+  readonly logFiles: string[];
 }
 
 interface BrokerState {
@@ -99,6 +106,7 @@ export function createLocalBroker(options: LocalBrokerOptions): LocalBroker {
   let child: ChildProcess | undefined;
   let state: BrokerState | undefined;
   let exitHook: (() => void) | undefined;
+  const exitListeners: ((exit: { code: number | null; signal: string | null }) => void)[] = [];
 
   const readState = (): BrokerState | undefined => {
     try {
@@ -108,10 +116,19 @@ export function createLocalBroker(options: LocalBrokerOptions): LocalBroker {
     }
   };
 
-  /** A broker from an earlier, killed parent still holding our data dir: stop it. */
+  /**
+   * A broker from an earlier, killed parent still holding our data dir: stop it. Only when the
+   * process that started it is gone: a broker whose owner runs belongs to that owner.
+   */
   const killStale = async (): Promise<void> => {
     if (!existsSync(pidPath)) return;
-    const pid = Number(readFileSync(pidPath, 'utf8').trim());
+    const [pid = 0, owner = 0] = readFileSync(pidPath, 'utf8').trim().split(/\s+/).map(Number);
+    if (owner > 0 && owner !== process.pid && processAlive(owner)) {
+      throw new KeytrailError(
+        'UNAVAILABLE',
+        `The Kafka broker in ${dir} (pid ${pid}) belongs to a running process (pid ${owner}); not touching it.`,
+      );
+    }
     if (pid > 0 && processAlive(pid) && readCmdline(pid).includes(configPath)) {
       log(`Stopping a stale Kafka broker (pid ${pid}) left by an earlier run…`);
       process.kill(pid, 'SIGTERM');
@@ -242,6 +259,12 @@ export function createLocalBroker(options: LocalBrokerOptions): LocalBroker {
     get pid() {
       return child?.pid;
     },
+    get logFiles() {
+      return [outPath, join(dir, 'server.log')];
+    },
+    onUnexpectedExit(listener) {
+      exitListeners.push(listener);
+    },
     async start() {
       if (child && child.exitCode === null) return;
       const version = kafkaVersion();
@@ -277,7 +300,15 @@ export function createLocalBroker(options: LocalBrokerOptions): LocalBroker {
       const out = openSync(outPath, 'a');
       child = spawn('java', java(libs, 'kafka.Kafka', [configPath], heap), { stdio: ['ignore', out, out] });
       const started = child;
-      writeFileSync(pidPath, String(started.pid));
+      started.once('exit', (code, signal) => {
+        // stop() and kill() forget the child first: an exit of the current child is unexpected.
+        if (child !== started) return;
+        child = undefined;
+        if (exitHook) process.removeListener('exit', exitHook);
+        for (const listener of exitListeners) listener({ code, signal });
+      });
+      // "<broker pid> <owner pid>": a later start may stop the broker only once its owner is gone.
+      writeFileSync(pidPath, `${started.pid} ${process.pid}`);
       // Last resort if our process exits without stop(): never leave a broker behind.
       exitHook = () => {
         if (started.exitCode === null) started.kill('SIGKILL');

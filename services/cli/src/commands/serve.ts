@@ -1,7 +1,7 @@
 import { registerApiRoutes } from '@keytrail/api';
 import { type ClickHouseDriver, migrationStatus } from '@keytrail/clickhouse';
 import { generateAdminToken, type KeytrailConfig, KeytrailError, type Logger } from '@keytrail/core';
-import { adminAuthenticator, createHttpApp, type ReadinessCheck } from '@keytrail/http';
+import { adminAuthenticator, createHttpApp, onceTrue, type ReadinessCheck } from '@keytrail/http';
 import { createIngestService } from '@keytrail/ingest';
 import type { Topics } from '@keytrail/kafka';
 import { createProjector, projectorGroupId } from '@keytrail/projector';
@@ -57,8 +57,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
     ({ kafka, brokers, topics } = await connectKafka(config, lifecycle, logger, {
       allowManaged: options.allInOne,
     }));
-    const connected = kafka;
-    readiness.kafka = () => kafkaReachable(connected);
+    readiness.kafka = kafkaReachable(kafka, lifecycle);
   }
   let ch: ClickHouseDriver | undefined;
   // Ingest needs ClickHouse only for API tokens: without a URL, a lone ingest accepts the admin token.
@@ -66,7 +65,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
     ch = await connectClickHouse(config, lifecycle, logger, { allowEmbedded: options.allInOne });
     const driver = ch;
     readiness.clickhouse = () => driver.ping();
-    readiness.migrations = async () => (await migrationStatus(driver)).pending.length === 0;
+    readiness.migrations = onceTrue(async () => (await migrationStatus(driver)).pending.length === 0);
   }
 
   if (wants('projector') && kafka && topics && ch) {
