@@ -10,8 +10,9 @@ import {
   redactEventSecrets,
   validateAuthDecision,
   validateKeyLifecycle,
+  writerRegistrations,
 } from '@keytrail/events';
-import { type Topics, topicNames } from '@keytrail/kafka';
+import { sendSchemaRegistrations, type Topics, topicNames } from '@keytrail/kafka';
 import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import { RecordRing } from './ring.ts';
 
@@ -181,11 +182,15 @@ export function createEmitter(options: EmitterOptions): Emitter {
     sendRetries: 0,
   };
 
+  // Registered before the first send, so any reader can resolve what this emitter writes.
   const connect = () => {
-    connected ??= producer.connect().catch((err) => {
-      connected = undefined;
-      throw err;
-    });
+    connected ??= producer
+      .connect()
+      .then(() => sendSchemaRegistrations(producer, topics.schemas, writerRegistrations(codec)))
+      .catch((err) => {
+        connected = undefined;
+        throw err;
+      });
     return connected;
   };
 

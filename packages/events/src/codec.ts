@@ -48,6 +48,13 @@ export interface EventCodec {
   decode(bytes: Uint8Array): DecodedEvent;
   /** Makes another writer schema known (a producer's newer or older version). */
   registerWriter(kind: EventKind, version: number, schema: avro.Schema): WriterSchema;
+  /**
+   * Makes a writer schema known from its canonical JSON, as the registry topic holds it. The kind
+   * comes from the record's name; the version is unknown (0). Throws when it is no Keytrail event.
+   */
+  registerCanonical(canonicalJson: string): WriterSchema;
+  /** True when bytes with this fingerprint can be decoded. */
+  knows(fingerprint: bigint): boolean;
   /** The current schema per kind (the newest shipped version unless overridden). */
   reader(kind: EventKind): WriterSchema;
   writers(): WriterSchema[];
@@ -102,7 +109,9 @@ function widenEnums(schema: unknown, extra: Map<string, string[]>): unknown {
   if (Array.isArray(schema)) return schema.map((s) => widenEnums(s, extra));
   if (!schema || typeof schema !== 'object') return schema;
   const node = { ...(schema as Record<string, unknown>) };
+  // An enum with a default takes unknown symbols as that default (Avro's rule): left as it is.
   if (node.type === 'enum' && typeof node.name === 'string') {
+    if (node.default !== undefined) return node;
     const symbols = node.symbols as string[];
     node.symbols = [
       ...symbols,
@@ -139,6 +148,39 @@ function createResolution(writer: WriterSchema, target: WriterSchema): Resolutio
     }
   }
 }
+
+/** The writer fingerprint in single-object bytes, or undefined when they are not single-object encoded. */
+export function fingerprintOf(bytes: Uint8Array): bigint | undefined {
+  if (bytes.length < HEADER_LENGTH || bytes[0] !== 0xc3 || bytes[1] !== 0x01) return undefined;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + 2, 8).readBigUInt64LE(0);
+}
+
+/**
+ * The registry topic's key for a fingerprint: its 8 bytes as on the wire (little-endian), lowercase
+ * hex, so a reader can take the key straight from a message's header bytes.
+ */
+export function fingerprintKey(fingerprint: bigint): string {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigUInt64LE(fingerprint);
+  return bytes.toString('hex');
+}
+
+/**
+ * What a producer using `codec` registers before its first send: each schema it encodes with,
+ * keyed as the registry topic keys it, as canonical JSON.
+ */
+export function writerRegistrations(codec: EventCodec): { key: string; canonical: string }[] {
+  return (['auth_decision', 'key_lifecycle'] as const).map((kind) => {
+    const writer = codec.reader(kind);
+    return { key: fingerprintKey(writer.fingerprint), canonical: canonicalForm(writer.type) };
+  });
+}
+
+/** Record names (full, as in the .avsc files) → event kind. */
+const RECORD_KIND: Record<string, EventKind> = {
+  'dev.keytrail.events.AuthDecision': 'auth_decision',
+  'dev.keytrail.events.KeyLifecycle': 'key_lifecycle',
+};
 
 function describe(kind: EventKind, version: number, schema: avro.Schema): WriterSchema {
   const type = toAvroType(schema);
@@ -252,6 +294,13 @@ export function createEventCodec(options: CodecOptions = {}): EventCodec {
       }
     },
     registerWriter,
+    registerCanonical(canonicalJson) {
+      const schema = JSON.parse(canonicalJson) as { name?: string };
+      const kind = RECORD_KIND[schema.name ?? ''];
+      if (!kind) throw new Error(`registry schema "${schema.name}" is not a Keytrail event`);
+      return registerWriter(kind, 0, schema as avro.Schema);
+    },
+    knows: (fingerprint) => byFingerprint.has(fingerprint),
     reader,
     writers: () => [...byFingerprint.values()],
   };

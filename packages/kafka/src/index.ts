@@ -1,3 +1,4 @@
 export * from './client.ts';
 export * from './localBroker/index.ts';
+export * from './schemaRegistry.ts';
 export * from './topics.ts';

@@ -1,11 +1,12 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
 
-/** The four topics of DESIGN.md, without the prefix. */
+/** The topics of DESIGN.md, without the prefix. */
 export const TOPIC_NAMES = {
   authDecisions: 'auth-decisions',
   keyLifecycle: 'key-lifecycle',
   alerts: 'alerts',
   dlq: 'dlq',
+  schemas: 'schemas',
 } as const;
 
 export type TopicRole = keyof typeof TOPIC_NAMES;
@@ -17,6 +18,7 @@ export function topicNames(prefix: string): Topics {
     keyLifecycle: `${prefix}${TOPIC_NAMES.keyLifecycle}`,
     alerts: `${prefix}${TOPIC_NAMES.alerts}`,
     dlq: `${prefix}${TOPIC_NAMES.dlq}`,
+    schemas: `${prefix}${TOPIC_NAMES.schemas}`,
   };
 }
 
@@ -51,6 +53,17 @@ export function topicConfigs(topics: Topics, layout: TopicLayout): ITopicConfig[
       topic: topics.dlq,
       ...base,
       configEntries: [{ name: 'retention.ms', value: String(30 * 86_400_000) }, maxMessage],
+    },
+    {
+      // The schema registry: a few records, kept forever, one per fingerprint (compacted). One
+      // partition, so "read to the end" is one offset.
+      topic: topics.schemas,
+      numPartitions: 1,
+      replicationFactor: layout.replicationFactor,
+      configEntries: [
+        { name: 'cleanup.policy', value: 'compact' },
+        { name: 'retention.ms', value: '-1' },
+      ],
     },
   ];
 }

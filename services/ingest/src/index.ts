@@ -1,5 +1,5 @@
-import type { EventCodec } from '@keytrail/events';
-import type { Topics } from '@keytrail/kafka';
+import { type EventCodec, writerRegistrations } from '@keytrail/events';
+import type { SchemaRegistry, Topics } from '@keytrail/kafka';
 import type { FastifyInstance } from 'fastify';
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { createEventPublisher, type EventPublisher } from './publisher.ts';
@@ -15,6 +15,8 @@ export interface IngestServiceOptions {
   maxEvents?: number;
   maxBytes?: number;
   requestsPerSecond?: number;
+  /** Where the schemas ingest writes with are registered before its first send. */
+  registry?: SchemaRegistry;
 }
 
 export interface IngestService {
@@ -48,7 +50,10 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
         ...(options.requestsPerSecond ? { requestsPerSecond: options.requestsPerSecond } : {}),
       });
     },
-    start: () => producer.connect(),
+    async start() {
+      await producer.connect();
+      await options.registry?.register(writerRegistrations(options.codec));
+    },
     stop: () => producer.disconnect(),
   };
 }

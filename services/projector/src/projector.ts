@@ -1,7 +1,7 @@
 import { type ClickHouseDriver, isRowDataError, streamRecentEventIds } from '@keytrail/clickhouse';
 import { defaultIsRetriable, errorMessage, type Logger, retry } from '@keytrail/core';
 import type { EventCodec } from '@keytrail/events';
-import type { Topics } from '@keytrail/kafka';
+import type { SchemaRegistry, Topics } from '@keytrail/kafka';
 import {
   type Admin,
   type Batch,
@@ -27,6 +27,7 @@ import {
 } from './sink/plan.ts';
 import { DEFAULT_MAX_IDS_PER_PARTITION, RecentIds } from './sink/recentIds.ts';
 import { createSinks, insertSettings, type Sink } from './sink/sinks.ts';
+import { learnWriterSchemas } from './sink/writers.ts';
 
 export interface ProjectorOptions {
   kafka: Kafka;
@@ -47,6 +48,8 @@ export interface ProjectorOptions {
   dedupWindowHours?: number;
   /** Most event ids remembered per partition (default 2,000,000): the memory bound of the window. */
   dedupMaxIdsPerPartition?: number;
+  /** Where writer schemas this codec does not ship are looked up (without one, they dead-letter). */
+  registry?: SchemaRegistry;
 }
 
 export interface Projector {
@@ -106,6 +109,8 @@ export function createProjector(options: ProjectorOptions): Projector {
   const partitions = new Map<string, PartitionState>();
   let joined = false;
   let insertFailing = false;
+  /** Registry keys of fingerprints no producer registered. */
+  const unregistered = new Set<string>();
   let stopping = false;
 
   const setConsuming = (value: boolean) => {
@@ -202,7 +207,13 @@ export function createProjector(options: ProjectorOptions): Projector {
 
     // 1. Commit the plan.
     await commit(owner, topic, partition, first, formatPlanMetadata(last));
-    // 2. Decode and validate.
+    // 2. Decode and validate (first learning, from the registry, writer schemas not shipped here).
+    if (options.registry) {
+      const registry = options.registry;
+      await retryTransient('reading the schema registry', { topic, partition }, () =>
+        learnWriterSchemas(codec, registry, messages, unregistered),
+      );
+    }
     const { rows, deadLetters } = decodeBatch(codec, sink.kind, partition, messages);
     // 3. Dead letters.
     await sendDeadLetters(producer, topics.dlq, topic, partition, deadLetters);

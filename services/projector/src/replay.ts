@@ -11,7 +11,7 @@ import {
 } from '@keytrail/clickhouse';
 import { type Logger, sleep } from '@keytrail/core';
 import type { EventCodec } from '@keytrail/events';
-import type { Topics } from '@keytrail/kafka';
+import type { SchemaRegistry, Topics } from '@keytrail/kafka';
 import type { Admin, Kafka } from 'kafkajs';
 
 import { decodeBatch } from './sink/decode.ts';
@@ -19,6 +19,7 @@ import { dropRepeats, rememberRows } from './sink/dedupe.ts';
 import { dedupToken } from './sink/plan.ts';
 import { DEFAULT_MAX_IDS_PER_PARTITION, RecentIds } from './sink/recentIds.ts';
 import { createSinks, insertSettings } from './sink/sinks.ts';
+import { learnWriterSchemas } from './sink/writers.ts';
 
 export type ReplayPhase = 'rebuild' | 'waiting-for-projectors' | 'catch-up' | 'switch' | 'done';
 
@@ -43,6 +44,8 @@ export interface ReplayOptions {
   maxBatchEvents?: number;
   /** Keep the old tables in `<database>_replay` instead of dropping them. */
   keepOld?: boolean;
+  /** Where writer schemas not shipped here are looked up, as the projector does. */
+  registry?: SchemaRegistry;
   onProgress?: (progress: ReplayProgress) => void;
 }
 
@@ -117,6 +120,7 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
     kept: plan.ownState,
   };
   const recent = new Map<string, RecentIds>();
+  const unregistered = new Set<string>();
   const position: Positions = new Map();
   const started = Date.now();
   let done = 0;
@@ -179,6 +183,7 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
           }
           for (let i = 0; i < messages.length; i += maxBatch) {
             const chunk = messages.slice(i, i + maxBatch);
+            if (options.registry) await learnWriterSchemas(codec, options.registry, chunk, unregistered);
             const { rows, deadLetters } = decodeBatch(codec, sink.kind, batch.partition, chunk);
             const { kept, dropped } = dropRepeats(rows, window);
             const first = BigInt(chunk[0]!.offset);

@@ -1,4 +1,5 @@
 import type { KeytrailConfig, Logger } from '@keytrail/core';
+import { createSchemaRegistry } from '@keytrail/kafka';
 import { projectorGroupId, type ReplayProgress, replayPlan, replayProjections } from '@keytrail/projector';
 import type { Lifecycle } from '../lifecycle.ts';
 import { connectClickHouse, connectKafka, createCodec } from '../runtime.ts';
@@ -46,7 +47,10 @@ export async function runReplay(options: {
   }
   const { kafka, topics } = await connectKafka(config, lifecycle, logger, { allowManaged: true });
   const ch = await connectClickHouse(config, lifecycle, logger, { allowEmbedded: true });
+  const registry = createSchemaRegistry({ kafka, topic: topics.schemas, logger });
+  lifecycle.add({ name: 'schema registry', stop: () => registry.close() });
   const result = await replayProjections({
+    registry,
     kafka,
     ch,
     codec: createCodec(),

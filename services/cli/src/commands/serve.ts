@@ -3,7 +3,7 @@ import { type ClickHouseDriver, migrationStatus } from '@keytrail/clickhouse';
 import { generateAdminToken, type KeytrailConfig, KeytrailError, type Logger } from '@keytrail/core';
 import { adminAuthenticator, createHttpApp, onceTrue, type ReadinessCheck } from '@keytrail/http';
 import { createIngestService } from '@keytrail/ingest';
-import type { Topics } from '@keytrail/kafka';
+import { createSchemaRegistry, type SchemaRegistry, type Topics } from '@keytrail/kafka';
 import { createProjector, projectorGroupId } from '@keytrail/projector';
 import { createTokenService, type TokenService } from '@keytrail/tokens';
 import type { Kafka } from 'kafkajs';
@@ -53,11 +53,15 @@ export async function serve(options: ServeOptions): Promise<Served> {
   let kafka: Kafka | undefined;
   let topics: Topics | undefined;
   let brokers: string[] = [];
+  let schemaRegistry: SchemaRegistry | undefined;
   if (wants('ingest') || wants('projector')) {
     ({ kafka, brokers, topics } = await connectKafka(config, lifecycle, logger, {
       allowManaged: options.allInOne,
     }));
     readiness.kafka = kafkaReachable(kafka, lifecycle);
+    const schemas = createSchemaRegistry({ kafka, topic: topics.schemas, logger });
+    lifecycle.add({ name: 'schema registry', stop: () => schemas.close() });
+    schemaRegistry = schemas;
   }
   let ch: ClickHouseDriver | undefined;
   // Ingest needs ClickHouse only for API tokens: without a URL, a lone ingest accepts the admin token.
@@ -80,6 +84,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
       maxBatchEvents: config.projector.maxBatchEvents,
       sessionTimeoutMs: config.projector.sessionTimeoutMs,
       dedupWindowHours: config.dedupWindowHours,
+      ...(schemaRegistry ? { registry: schemaRegistry } : {}),
     });
     lifecycle.add({ name: 'projector', stop: () => projector.stop() });
     await projector.start();
@@ -111,6 +116,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
       maxEvents: config.ingest.maxEvents,
       maxBytes: config.ingest.maxBytes,
       requestsPerSecond: config.ingest.requestsPerSecond,
+      ...(schemaRegistry ? { registry: schemaRegistry } : {}),
     });
     await ingest.start();
     lifecycle.add({ name: 'ingest producer', stop: () => ingest.stop() });
