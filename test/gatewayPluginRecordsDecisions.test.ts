@@ -21,6 +21,7 @@ describe('the fastify gateway plugin', () => {
       const responses = {
         allowed: await call('GET', '/v1/apps', { ...live, 'x-request-id': 'req_from_client' }),
         generate: await call('POST', '/v1/apps/app_9/generate', live),
+        failed: await call('POST', '/v1/apps/app_broken/generate', live),
         missingScope: await call('POST', '/v1/deploys', live),
         invalid: await call('GET', '/v1/apps', { authorization: 'Bearer pf_live_LEAKEDbutWRONG0000000000' }),
         revoked: await call('GET', '/v1/apps', { authorization: 'Bearer pf_live_demo0000000000000004' }),
@@ -38,6 +39,7 @@ describe('the fastify gateway plugin', () => {
       expect(Object.fromEntries(Object.entries(responses).map(([k, r]) => [k, r.statusCode]))).toEqual({
         allowed: 200,
         generate: 200,
+        failed: 500,
         missingScope: 403,
         invalid: 401,
         revoked: 401,
@@ -62,13 +64,15 @@ describe('the fastify gateway plugin', () => {
 
       await emitter.flush();
       const codec = createEventCodec();
-      const messages = await readTopic(kafka, topics.authDecisions, 12);
+      const messages = await readTopic(kafka, topics.authDecisions, 13);
       const decisions = messages.map((m) => codec.decode(m.value!).event as AuthDecision);
-      expect(decisions).toHaveLength(12); // the health check is not recorded
+      expect(decisions).toHaveLength(13); // the health check is not recorded
       const byRequest = new Map(decisions.map((d) => [d.request_id, d]));
       const of = (r: { headers: Record<string, unknown> }) =>
         byRequest.get(String(r.headers['x-request-id']))!;
 
+      // Allowed by the gateway, failed by the handler: the status actually sent.
+      expect(of(responses.failed)).toMatchObject({ outcome: 'ALLOWED', http_status: 500 });
       expect(of(responses.allowed)).toMatchObject({
         workspace_id: 'ws_demo',
         outcome: 'ALLOWED',

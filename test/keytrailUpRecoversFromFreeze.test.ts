@@ -48,9 +48,9 @@ async function freezeMidProjection(proc: KeytrailProcess, url: string): Promise<
   const deadline = Date.now() + 90_000;
   const polling = (async () => {
     while (Date.now() < deadline) {
-      const started = Date.now();
+      // No time bound here: right after SIGCONT the process first works off what piled up while
+      // it was frozen. The 1 s bound with a dependency down is asserted in keytrailUpOwnsItsDataDir.
       statuses.add((await fetch(`${url}/readyz`)).status);
-      expect(Date.now() - started, '/readyz answers within 1 s').toBeLessThan(1_000);
       if ((await metric(url, 'keytrail_projector_events_total')) >= TOTAL) return;
       await sleep(100);
     }
@@ -87,6 +87,7 @@ describe('keytrail up frozen past its group session', () => {
     );
     // Recovered by kafkajs' own re-join or by a fresh consumer, whichever the pause led to.
     expect(up.output()).toMatch(/not aware of this member/);
+    await waitFor('ready again', async () => (await fetch(`${url}/readyz`)).status === 200);
     expect(await up.terminate()).toBe(0);
     const ch = createEmbeddedDriver({ path: join(dataDir, 'clickhouse') });
     try {

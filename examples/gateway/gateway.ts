@@ -142,7 +142,9 @@ export function buildGateway(options: { emitter: Emitter; hashKey?: string }): F
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/v1/apps', async () => ({ apps: [{ id: 'app_1' }] }));
-  app.post('/v1/apps/:appId/generate', async (request) => {
+  app.post<{ Params: { appId: string } }>('/v1/apps/:appId/generate', async (request) => {
+    // An allowed request can still fail in the handler: the decision records the 500 sent.
+    if (request.params.appId === 'app_broken') throw new Error('generation backend unavailable');
     setCost(request, 15_000); // 0.015 credits for a generation
     return { run: 'run_1' };
   });

@@ -10,7 +10,10 @@ export function authDecisionKey(e: AuthDecision): string {
   return e.key_id ?? e.presented_key_hash ?? e.client_ip ?? e.event_id;
 }
 
-/** Partition key of a lifecycle event: the key (the session id for SESSION_* events). */
+/**
+ * Partition key of a lifecycle event: the key, or the session for SESSION_* events (a session's
+ * state is its own, whatever key_id holds; validation requires session_id on them).
+ */
 export function keyLifecycleKey(e: KeyLifecycle): string {
-  return e.key_id;
+  return e.lifecycle_type.startsWith('SESSION_') && e.session_id ? e.session_id : e.key_id;
 }

@@ -51,8 +51,8 @@ export function validateAuthDecision(event: AuthDecision, now = Date.now()): Fie
   checkId(errors, 'end_user_id', event.end_user_id, false);
   if (!Number.isInteger(event.http_status) || event.http_status < 100 || event.http_status > 599)
     errors.push({ path: 'http_status', message: 'must be an HTTP status (100–599)' });
-  if (event.outcome === 'ALLOWED' && event.http_status >= 400)
-    errors.push({ path: 'http_status', message: 'an ALLOWED decision cannot have an error status' });
+  // An ALLOWED decision carries whatever the request finally answered (a handler's 404 or 500
+  // included); a refusal is always an error status.
   if (event.outcome !== 'ALLOWED' && event.http_status < 400)
     errors.push({ path: 'http_status', message: `a ${event.outcome} decision needs an error status (4xx)` });
   if (event.credential === 'SESSION_TOKEN' && event.session_id === null && event.outcome === 'ALLOWED')

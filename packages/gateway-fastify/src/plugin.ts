@@ -164,7 +164,8 @@ async function keytrailGateway(app: FastifyInstance, options: KeytrailGatewayOpt
       required_scope: decision.requiredScope ?? null,
       granted_scopes: decision.key?.scopes ?? [],
       outcome: decision.outcome,
-      http_status: decision.outcome === 'ALLOWED' ? 200 : reply.statusCode,
+      // What was really sent: an allowed request may still end in a 404 or a 500 from its handler.
+      http_status: reply.statusCode,
       deprecated_key: decision.key?.deprecated ?? false,
       rate_limit: decision.rateLimit ?? null,
       quota: decision.quota ?? null,

@@ -61,6 +61,9 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
     registers: [app.metrics],
   });
 
+  // JSON and NDJSON only: fastify also parses text/plain by default, which this route must
+  // answer with 415 like any other type (this plugin's scope only; other routes keep it).
+  app.removeContentTypeParser(['text/plain']);
   app.addContentTypeParser(
     ['application/x-ndjson', 'application/jsonl'],
     { parseAs: 'string', bodyLimit: maxBytes },
