@@ -48,4 +48,37 @@ describe('a projector whose consumer fails for good', () => {
       await server.close();
     }
   });
+
+  it('an insert error no retry can fix fails fast with a clear line, is not retried in place, and resumes exactly once the cause is gone', async () => {
+    const server = await startChdbHttpServer();
+    const ch = createHttpDriver({ url: server.url });
+    const prefix = uniquePrefix('insert-fatal');
+    const { kafka, topics } = await createTestKafka(prefix);
+    try {
+      await migrate(ch);
+      const { events, expected } = makeDecisions(6_000, { seed: 33 });
+      await produceDecisions(kafka, topics, events);
+      // Two inserts answered as if a bad migration had broken the statement.
+      server.failNext(/INSERT INTO auth_decisions/, 2, 62, 'Syntax error: injected by the test');
+      const projector = await startProjector({
+        clickhouseUrl: server.url,
+        topicPrefix: prefix,
+        env: { KEYTRAIL_PROJECTOR_MAX_BATCH: '2000' },
+      });
+      await projector.waitForOutput(/ClickHouse refused the insert and no retry can fix it/);
+      await waitFor(
+        'caught up',
+        async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
+        60_000,
+      );
+      // Failed fast: never retried in place as if it were transient.
+      expect(await projector.metric('keytrail_projector_insert_retries_total')).toBe(0);
+      expect(projector.output()).not.toMatch(/insert failed \(transient\)/);
+      expect(await projector.terminate()).toBe(0);
+      await expectExactCounts(ch, expected);
+    } finally {
+      await ch.close();
+      await server.close();
+    }
+  });
 });

@@ -6,15 +6,42 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Give up after this long in total (default: never). */
   deadlineMs?: number;
-  /** Which errors are worth another try; default: KeytrailErrors marked retriable and any non-Keytrail error. */
+  /** Which errors are worth another try; default: `isTransient`. */
   isRetriable?: (err: unknown) => boolean;
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
   signal?: AbortSignal;
 }
 
-export function defaultIsRetriable(err: unknown): boolean {
-  return isKeytrailError(err) ? err.retriable : true;
+const TRANSIENT_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|UND_ERR_)/;
+const TRANSIENT_MESSAGE = /timed? ?out|socket hang up|ECONNREFUSED|ECONNRESET|fetch failed/i;
+
+/**
+ * Whether another try may succeed: connection refused or reset, timeouts, a 5xx or 429, an error
+ * its library marks retriable (KeytrailError, kafkajs). Anything else (a syntax error, a type
+ * mismatch, a 4xx) fails the same way every time, so it is not retried.
+ */
+export function isTransient(err: unknown): boolean {
+  if (isKeytrailError(err)) return err.retriable;
+  if (!err || typeof err !== 'object') return false;
+  const e = err as {
+    retriable?: unknown;
+    code?: unknown;
+    status?: unknown;
+    statusCode?: unknown;
+    message?: unknown;
+    cause?: unknown;
+  };
+  if (typeof e.retriable === 'boolean') return e.retriable;
+  if (typeof e.code === 'string' && TRANSIENT_CODES.test(e.code)) return true;
+  const status = Number(e.status ?? e.statusCode);
+  if (status >= 500 || status === 429) return true;
+  if (typeof e.message === 'string' && TRANSIENT_MESSAGE.test(e.message)) return true;
+  return e.cause !== undefined && e.cause !== err ? isTransient(e.cause) : false;
 }
+
+/** The default of `retry`: `isTransient`. */
+export const defaultIsRetriable = isTransient;
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { type ClickHouseDriver, isRowDataError, streamRecentEventIds } from '@keytrail/clickhouse';
-import { defaultIsRetriable, errorMessage, type Logger, retry } from '@keytrail/core';
+import { errorMessage, isTransient, type Logger, retry } from '@keytrail/core';
 import type { EventCodec } from '@keytrail/events';
 import type { SchemaRegistry, Topics } from '@keytrail/kafka';
 import {
@@ -125,7 +125,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       initialDelayMs: 200,
       maxDelayMs: 5_000,
       deadlineMs: 60_000,
-      isRetriable: (err) => !stopping && defaultIsRetriable(err),
+      isRetriable: (err) => !stopping && isTransient(err),
       onRetry: (err, attempt, delay) => {
         metrics.transientRetries.inc({ step });
         logger.warn({ err, attempt, delay, ...what }, `${step} failed (transient); retrying in ${delay} ms`);
@@ -244,20 +244,29 @@ export function createProjector(options: ProjectorOptions): Projector {
       {
         initialDelayMs: 200,
         maxDelayMs: 5_000,
-        isRetriable: (err) => !stopping && !(err instanceof GroupMembershipError),
+        // Transient failures only (ClickHouse away, timeouts, memory): the partition waits.
+        isRetriable: (err) => !stopping && !(err instanceof GroupMembershipError) && isTransient(err),
         onRetry: (err, attempt, delay) => {
           insertFailing = true;
           metrics.insertRetries.inc();
-          const where = { err, attempt, delay, topic, partition };
-          // Not transient and not about the rows (a missing table, a syntax error after a bad
-          // migration): retrying waits for an operator instead of dropping the batch.
-          if (defaultIsRetriable(err)) logger.warn(where, 'ClickHouse insert failed (transient); retrying');
-          else
-            logger.error(where, 'ClickHouse refused the insert and no retry can fix it; the partition waits');
+          logger.warn(
+            { err, attempt, delay, topic, partition },
+            'ClickHouse insert failed (transient); retrying',
+          );
         },
       },
     ).catch((err: unknown) => {
-      throw err instanceof GroupMembershipError ? err.original : err;
+      if (err instanceof GroupMembershipError) throw err.original;
+      // Not transient and not about the rows (a missing table, a syntax error after a bad
+      // migration): nothing is committed, the consumer stops and is started again with backoff,
+      // so the batch is retried slowly until an operator fixes the cause; nothing is dropped.
+      if (!stopping)
+        logger.error(
+          { err, topic, partition },
+          'ClickHouse refused the insert and no retry can fix it; the consumer restarts with backoff',
+        );
+      insertFailing = true;
+      throw err;
     });
     if (refused.length > 0) {
       await sendDeadLetters(producer, topics.dlq, topic, partition, refusedLetters(refused, messages));
