@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       rawTtlDays: 30,
       dedupWindowHours: 48,
       ingest: { maxEvents: 5_000, maxBytes: 5 * 1024 * 1024, requestsPerSecond: 200 },
+      topics: { partitions: undefined, replicationFactor: undefined },
       projector: { maxBatchEvents: 50_000, sessionTimeoutMs: 30_000 },
       kafkaBrokers: ['a:9092', 'b:9093'],
       clickhouseUrl: 'http://default:pw@ch:8123/keytrail',
@@ -46,8 +47,17 @@ describe('loadConfig', () => {
     [{ KEYTRAIL_TOPIC_PREFIX: 'bad prefix' }, /KEYTRAIL_TOPIC_PREFIX/],
     [{ KEYTRAIL_RAW_TTL_DAYS: '0' }, /KEYTRAIL_RAW_TTL_DAYS/],
     [{ KEYTRAIL_DEDUP_WINDOW_HOURS: '1.5' }, /KEYTRAIL_DEDUP_WINDOW_HOURS/],
+    [{ KEYTRAIL_TOPIC_PARTITIONS: '0' }, /KEYTRAIL_TOPIC_PARTITIONS/],
+    [{ KEYTRAIL_TOPIC_REPLICATION: 'three' }, /KEYTRAIL_TOPIC_REPLICATION/],
   ])('names the bad variable in %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads the topic layout, leaving it to the deployment kind when unset', () => {
+    expect(loadConfig({ KEYTRAIL_TOPIC_PARTITIONS: '12', KEYTRAIL_TOPIC_REPLICATION: '2' }).topics).toEqual({
+      partitions: 12,
+      replicationFactor: 2,
+    });
   });
 
   it('masks secrets to a short prefix', () => {

@@ -26,6 +26,12 @@ export interface KeytrailConfig {
     /** Requests per second per token (KEYTRAIL_INGEST_RATE_LIMIT, default 200). */
     requestsPerSecond: number;
   };
+  /**
+   * How topics are created when missing (KEYTRAIL_TOPIC_PARTITIONS, KEYTRAIL_TOPIC_REPLICATION):
+   * undefined = 6 partitions and replication 3 (capped at the brokers there are) on a cluster, 3
+   * and 1 on the managed single-node broker. Existing topics are never changed, only checked.
+   */
+  topics: { partitions: number | undefined; replicationFactor: number | undefined };
   projector: {
     /** Most events per ClickHouse insert (KEYTRAIL_PROJECTOR_MAX_BATCH, default 50,000). */
     maxBatchEvents: number;
@@ -63,6 +69,16 @@ function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, max
     throw new KeytrailError('BAD_REQUEST', `${name}: "${text}" is not a whole number from 1 to ${max}`);
   }
   return value;
+}
+
+/** Like wholeNumber, but undefined when the variable is not set (the caller picks a default). */
+function optionalWholeNumber(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
+  return nonEmpty(env[name]) === undefined ? undefined : wholeNumber(env, name, min, max);
 }
 
 /** Reads and validates the environment; throws a KeytrailError naming the bad variable. */
@@ -104,6 +120,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KeytrailConfig
       maxEvents: wholeNumber(env, 'KEYTRAIL_INGEST_MAX_EVENTS', 5_000, 1_000_000),
       maxBytes: wholeNumber(env, 'KEYTRAIL_INGEST_MAX_BYTES', 5 * 1024 * 1024, 1024 * 1024 * 1024),
       requestsPerSecond: wholeNumber(env, 'KEYTRAIL_INGEST_RATE_LIMIT', 200, 1_000_000),
+    },
+    topics: {
+      partitions: optionalWholeNumber(env, 'KEYTRAIL_TOPIC_PARTITIONS', 1, 10_000),
+      replicationFactor: optionalWholeNumber(env, 'KEYTRAIL_TOPIC_REPLICATION', 1, 100),
     },
     projector: {
       maxBatchEvents: wholeNumber(env, 'KEYTRAIL_PROJECTOR_MAX_BATCH', 50_000, 1_000_000),

@@ -68,15 +68,21 @@ export function topicConfigs(topics: Topics, layout: TopicLayout): ITopicConfig[
   ];
 }
 
-/** Creates any missing topic (existing ones are left as they are) and waits until every partition has a leader. */
+/**
+ * Creates any missing topic (existing ones are left as they are) and waits until every partition
+ * has a leader. Returns one warning per existing topic with fewer partitions than `layout` asks
+ * for: Kafka never lowers a count, and raising one moves keys between partitions, so Keytrail
+ * only reports it.
+ */
 export async function ensureTopics(
   admin: Admin,
   topics: Topics,
   layout: TopicLayout,
   timeoutMs = 30_000,
-): Promise<void> {
+): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
-  const missing = topicConfigs(topics, layout).filter((t) => !existing.has(t.topic));
+  const wanted = topicConfigs(topics, layout);
+  const missing = wanted.filter((t) => !existing.has(t.topic));
   if (missing.length > 0) {
     try {
       await admin.createTopics({ topics: missing, waitForLeaders: false });
@@ -86,6 +92,18 @@ export async function ensureTopics(
     }
   }
   await waitForTopicLeaders(admin, Object.values(topics), timeoutMs);
+  const present = wanted.filter((t) => existing.has(t.topic));
+  if (present.length === 0) return [];
+  const { topics: metadata } = await admin.fetchTopicMetadata({ topics: present.map((t) => t.topic) });
+  const warnings: string[] = [];
+  for (const t of present) {
+    const have = metadata.find((m) => m.name === t.topic)?.partitions.length ?? 0;
+    if (have < (t.numPartitions ?? 0))
+      warnings.push(
+        `topic ${t.topic} has ${have} partitions, fewer than the ${t.numPartitions} configured (KEYTRAIL_TOPIC_PARTITIONS); it is left as it is`,
+      );
+  }
+  return warnings;
 }
 
 /**

@@ -12,6 +12,7 @@ import { COMMANDS } from './commandList.ts';
 import { type ServiceName, serve } from './commands/serve.ts';
 import { simulate } from './commands/simulate.ts';
 import { createLifecycle } from './lifecycle.ts';
+import { connectKafka } from './runtime.ts';
 
 const HELP = `keytrail <command> [options]
 
@@ -146,6 +147,11 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'migrate': {
         if (!config.clickhouseUrl) takeDataDir(config, command, lifecycle);
+        // With a cluster configured, migrate also creates missing topics and checks existing ones.
+        if (config.kafkaBrokers) {
+          const { topics } = await connectKafka(config, lifecycle, logger, { allowManaged: false });
+          console.log(`topics: ${Object.values(topics).join(', ')}`);
+        }
         const ch = createClickHouseDriver({ url: config.clickhouseUrl, dataDir: config.dataDir });
         try {
           const status = await migrate(ch, { onApplied: (m) => console.log(`applied ${m.name}`) });

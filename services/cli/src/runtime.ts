@@ -21,8 +21,9 @@ export async function connectKafka(
   options: { allowManaged: boolean },
 ): Promise<{ kafka: Kafka; brokers: string[]; topics: Topics }> {
   let brokers = config.kafkaBrokers;
-  let partitions = 6;
-  let replicationFactor = 3;
+  // A cluster gets 6 partitions and 3 replicas (capped at its brokers); the managed single node 3 and 1.
+  let partitions = config.topics.partitions ?? 6;
+  let replicationFactor = config.topics.replicationFactor ?? 3;
   if (!brokers) {
     if (!options.allowManaged) {
       throw new KeytrailError(
@@ -38,7 +39,7 @@ export async function connectKafka(
     await broker.start();
     superviseBroker(broker, lifecycle, logger);
     brokers = broker.brokers;
-    partitions = 3;
+    partitions = config.topics.partitions ?? 3;
     replicationFactor = 1;
   }
   const kafka = createKafka({ brokers, clientId: 'keytrail', logger });
@@ -47,10 +48,11 @@ export async function connectKafka(
   await admin.connect();
   try {
     const { brokers: nodes } = await admin.describeCluster();
-    await ensureTopics(admin, topics, {
+    const warnings = await ensureTopics(admin, topics, {
       partitions,
       replicationFactor: Math.min(replicationFactor, nodes.length),
     });
+    for (const warning of warnings) logger.warn(warning);
   } finally {
     await admin.disconnect();
   }
