@@ -1,6 +1,22 @@
+import { createRequire } from 'node:module';
 import type { Logger } from '@keytrail/core';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { createRepeatFilter } from './repeatFilter.ts';
+
+/**
+ * kafkajs logs every error response at ERROR, even the ones it retries itself (a coordinator
+ * still loading at start-up, a leader election). Its own table of protocol errors says which are
+ * retriable (kafkajs is pinned, so this internal path is stable); those lines go to debug.
+ */
+const RETRIABLE_PROTOCOL_MESSAGES: ReadonlySet<string> = new Set(
+  (
+    createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+      errorCodes: { message: string; retriable: boolean }[];
+    }
+  ).errorCodes
+    .filter((e) => e.retriable)
+    .map((e) => e.message),
+);
 
 /** Repeats of one kafkajs message (per broker) are logged once per this interval, with a count. */
 const REPEAT_INTERVAL_MS = 10_000;
@@ -12,6 +28,10 @@ function kafkaLogCreator(logger: Logger | undefined) {
     ({ level, log }: { level: number; log: { message: string; [k: string]: unknown } }) => {
       if (!logger || level > logLevel.WARN) return;
       const { message, ...extra } = log;
+      if (typeof extra.error === 'string' && RETRIABLE_PROTOCOL_MESSAGES.has(extra.error)) {
+        logger.debug(extra, `kafka: ${message} (retried by kafkajs)`);
+        return;
+      }
       // Producers here are idempotent with bounded retries on purpose: a request that cannot be
       // acknowledged in time fails (503) and is retried by the client; event ids dedupe it.
       if (message.startsWith('Limiting retries for the idempotent producer')) return;
