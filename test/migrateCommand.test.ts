@@ -30,9 +30,9 @@ describe('keytrail migrate', () => {
         ),
       );
       expect(first.output()).toMatch(
-        /applied 0001_schema_migrations\.sql[\s\S]*applied 0010_session_state\.sql/,
+        /applied 0001_schema_migrations\.sql[\s\S]*applied 0011_rollup_column_comments\.sql/,
       );
-      expect(first.output()).toMatch(/migrations: 10 applied, 0 pending/);
+      expect(first.output()).toMatch(/migrations: 11 applied, 0 pending/);
 
       const { topics } = await admin.fetchTopicMetadata({
         topics: [`${prefix}auth-decisions`, `${prefix}key-lifecycle`, `${prefix}schemas`],
@@ -56,7 +56,7 @@ describe('keytrail migrate', () => {
       const second = spawnKeytrail(['migrate'], env);
       expect(await second.exited, second.output()).toBe(0);
       expect(second.output()).not.toMatch(/applied 0/);
-      expect(second.output()).toMatch(/migrations: 10 applied, 0 pending/);
+      expect(second.output()).toMatch(/migrations: 11 applied, 0 pending/);
     } finally {
       await admin.disconnect();
     }

@@ -1,6 +1,6 @@
 /**
- * One catalogue of every error code Keytrail returns over HTTP (fastify's FST_ERR_* idea).
- * `docs/errors` in the README is generated from the same list and a test keeps them in step.
+ * One catalogue of every error code Keytrail returns over HTTP (fastify's FST_ERR_* idea). The
+ * table in packages/core/README.md is written by hand; errors.test.ts keeps it equal to this list.
  */
 export const ERROR_CATALOGUE = {
   BAD_REQUEST: { status: 400, message: 'The request is malformed.' },

@@ -155,7 +155,9 @@ export function createEmitter(options: EmitterOptions): Emitter {
     ? { name: options.source.name, version: options.source.version ?? null }
     : null;
   // Retries without limit: during an outage a batch waits in the producer and is re-sent with its
-  // original sequence numbers, so the broker keeps exactly one copy. It is never re-sent as new messages.
+  // original sequence numbers, so the broker keeps one copy. Only when kafkajs gives a batch up
+  // (the producer fenced or disconnected) does the sender send it again as new messages; those
+  // carry the same event ids, which the projector counts once (its retry window).
   const producer: Producer = options.kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,

@@ -36,7 +36,7 @@ export interface ProjectorOptions {
   topics: Topics;
   logger: Logger;
   metrics: Registry;
-  /** Default: projectorGroupId of the topics' prefix. */
+  /** The consumer group (required; `projectorGroupId(topicPrefix)` is what the CLI passes). */
   groupId: string;
   /** Most messages per ClickHouse insert (default 50,000). */
   maxBatchEvents?: number;

@@ -7,7 +7,11 @@ export interface RecentIdsQuery {
   partition: number;
   /** Only ids written by batches before this offset (the committed one): an interrupted batch's rows do not count. */
   beforeOffset: string;
-  /** Only ids seen within this many hours (of now). */
+  /**
+   * Only ids that arrived within this many hours before the newest one of the partition (Kafka
+   * time, as the live window judges: a projector catching up on an old backlog rebuilds the
+   * window that backlog needs, not one measured back from the wall clock).
+   */
   windowHours: number;
 }
 
@@ -24,7 +28,11 @@ export async function* streamRecentEventIds(
      FROM seen_event_ids
      WHERE source = {source:String} AND kafka_partition = {partition:UInt32}
        AND kafka_offset < {beforeOffset:UInt64}
-       AND seen_at >= now() - toIntervalHour({windowHours:UInt32})
+       AND seen_at >= (
+         SELECT max(seen_at) FROM seen_event_ids
+         WHERE source = {source:String} AND kafka_partition = {partition:UInt32}
+           AND kafka_offset < {beforeOffset:UInt64}
+       ) - toIntervalHour({windowHours:UInt32})
      ORDER BY kafka_offset`,
     {
       source: query.source,
