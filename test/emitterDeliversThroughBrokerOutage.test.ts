@@ -2,7 +2,7 @@ import { createEmitter } from '@keytrail/emitter';
 import { createEventCodec } from '@keytrail/events';
 import { createKafka, createLocalBroker, ensureTopics, topicNames } from '@keytrail/kafka';
 import { describe, expect, it } from 'vitest';
-import { createTestKafka, readTopic, tempDir, uniquePrefix } from './kit/index.ts';
+import { createTestKafka, readTopic, tempDir, uniquePrefix, waitFor } from './kit/index.ts';
 
 const codec = createEventCodec();
 
@@ -37,13 +37,18 @@ describe('the emitter SDK', () => {
           if (i % 50 === 0) await new Promise((r) => setTimeout(r, 10));
         }
       })();
-      await new Promise((r) => setTimeout(r, 2_000));
+      await waitFor('the emitter delivering', () => emitter.stats().sent >= 1_000);
       await broker.stop();
       const atStop = ids.length;
       await new Promise((r) => setTimeout(r, 10_000));
       const duringOutage = ids.length - atStop;
       await broker.start();
-      await new Promise((r) => setTimeout(r, 2_000));
+      // Recording goes on until what was recorded during the outage has been delivered.
+      await waitFor(
+        'the outage backlog delivered',
+        () => emitter.stats().sent >= atStop + duringOutage,
+        60_000,
+      );
       stopRecording = true;
       await recording;
       await emitter.flush();

@@ -41,8 +41,11 @@ describe('keytrail up: ingest to usage, end to end', () => {
     url = (await app.waitForOutput(/Keytrail is up at (http:\/\/\S+)/))[1]!;
   });
 
+  // Stopping is asserted here, after every test, so no test depends on running before it.
   afterAll(async () => {
-    await app?.terminate();
+    if (!app) return;
+    expect(await app.terminate('SIGTERM'), 'exit code on SIGTERM').toBe(0);
+    expect(await isPortFree(port), 'port released').toBe(true);
   });
 
   it('is alive and becomes ready once Kafka, ClickHouse, migrations and the projector are', async () => {
@@ -255,8 +258,17 @@ describe('keytrail up: ingest to usage, end to end', () => {
     expect(text).toMatch(/keytrail_projector_events_total\{topic="[^"]+auth-decisions"\} \d+/);
   });
 
-  it('shuts down on SIGTERM, exit code 0, port released', async () => {
-    expect(await app.terminate('SIGTERM')).toBe(0);
-    expect(await isPortFree(port)).toBe(true);
+  it('keytrail simulate sends seeded traffic to it and reports what was accepted', async () => {
+    const run = spawnKeytrail(
+      ['simulate', '--url', url, '--token', TOKEN, '--events', '300', '--seed', '5', '--no-attack'],
+      {},
+    );
+    expect(await run.exited, run.output()).toBe(0);
+    const result = JSON.parse(run.output().trim().split('\n').at(-1)!) as {
+      accepted: number;
+      rejected: number;
+    };
+    expect(result.rejected).toBe(0);
+    expect(result.accepted).toBeGreaterThanOrEqual(300);
   });
 });

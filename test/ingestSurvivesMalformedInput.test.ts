@@ -182,8 +182,11 @@ describe('ingest rate limit', () => {
         ),
       );
       const limited = responses.filter((r) => r.status === 429);
-      expect(responses.filter((r) => r.status === 202).length).toBe(5);
-      expect(limited.length).toBe(15);
+      const accepted = responses.filter((r) => r.status === 202).length;
+      // Five per one-second window; the twenty requests may straddle two windows, never three.
+      expect(accepted).toBeGreaterThanOrEqual(5);
+      expect(accepted).toBeLessThanOrEqual(10);
+      expect(limited.length).toBe(20 - accepted);
       expect(limited[0]!.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(await limited[0]!.json()).toEqual({
         error: {

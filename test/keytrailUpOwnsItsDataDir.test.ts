@@ -21,18 +21,18 @@ function decisions(from: number, count: number) {
   }));
 }
 
-/** POSTs until a 202 (the same event ids each time: a client's safe retry). */
-async function sendUntilAccepted(url: string, events: unknown[]): Promise<number> {
-  let attempts = 0;
+/** POSTs until a 202 (the same event ids each time: a client's safe retry); returns the refusals. */
+async function sendUntilAccepted(url: string, events: unknown[]): Promise<Response[]> {
+  const refusals: Response[] = [];
   for (;;) {
-    attempts++;
     const response = await fetch(`${url}/v1/events`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ events }),
     }).catch(() => undefined);
-    if (response?.status === 202) return attempts;
+    if (response?.status === 202) return refusals;
     if (response && response.status !== 503) throw new Error(`ingest answered ${response.status}`);
+    if (response) refusals.push(response);
     await sleep(500);
   }
 }
@@ -86,9 +86,13 @@ describe('keytrail up owns its data directory and its managed broker', () => {
         await sleep(250);
       }
     })();
-    const attempts = await sendUntilAccepted(url, decisions(500, 500));
+    const refusals = await sendUntilAccepted(url, decisions(500, 500));
     await probing;
     expect(statuses).toContain(503);
+    // While the broker was away ingest said so: 503 with Retry-After and the error shape.
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals[0]!.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(((await refusals[0]!.json()) as { error: { code: string } }).error.code).toBe('UNAVAILABLE');
     await first.waitForOutput(/managed Kafka broker running again/, 60_000);
     expect(brokerPid()).not.toBe(originalBroker);
     await waitFor('all 1,000 counted exactly', async () => (await counted(url)) === 1_000, 90_000);
@@ -99,9 +103,10 @@ describe('keytrail up owns its data directory and its managed broker', () => {
       .split('\n')
       .filter((l) => /ECONNREFUSED|Connection error/.test(l));
     expect(refusedLines.length, refusedLines.slice(0, 5).join('\n')).toBeLessThanOrEqual(20);
-    console.log(`ingest accepted after ${attempts} attempts; /readyz statuses: ${statuses.join(' ')}`);
+    console.log(`ingest refused ${refusals.length} times; /readyz statuses: ${statuses.join(' ')}`);
 
-    expect(await first.terminate()).toBe(0);
+    // Ctrl-C stops everything it started, the restarted broker included.
+    expect(await first.terminate('SIGINT')).toBe(0);
     expect(javaProcessesUsing(dataDir)).toEqual([]);
   });
 });

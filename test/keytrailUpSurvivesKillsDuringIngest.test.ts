@@ -11,6 +11,7 @@ import {
   spawnKeytrail,
   tempDir,
   testBrokers,
+  testSeed,
   uniquePrefix,
   waitFor,
 } from './kit/index.ts';
@@ -22,7 +23,6 @@ const BATCH = 500;
 const KILLS = 3;
 // The race this hunts failed two runs in five: CI repeats the whole scenario (KEYTRAIL_FAULT_RUNS).
 const RUNS = Number(process.env.KEYTRAIL_FAULT_RUNS ?? 3);
-const SEED = Number(process.env.KEYTRAIL_TEST_SEED ?? Date.now() % 1_000_000);
 
 /** Sum of every key's day totals in ws_a and ws_b, through the API. */
 async function countedThroughApi(url: string): Promise<number> {
@@ -44,9 +44,7 @@ describe('keytrail up SIGKILLed while ingest batches are in flight', () => {
   it.each(Array.from({ length: RUNS }, (_, i) => i + 1))(
     'run %i: every batch re-sent until 202, /readyz and the API answering throughout, every count exact',
     async (run) => {
-      const seed = SEED + run;
-      console.log(`seed ${seed} (KEYTRAIL_TEST_SEED=${SEED} replays this run)`);
-      const random = createRandom(seed);
+      const random = createRandom(testSeed(`kills during ingest, run ${run}`) + run);
       const dataDir = tempDir('kills-ingest');
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;

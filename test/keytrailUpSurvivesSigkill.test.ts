@@ -12,6 +12,7 @@ import {
   spawnKeytrail,
   tempDir,
   testBrokers,
+  testSeed,
   uniquePrefix,
   waitFor,
 } from './kit/index.ts';
@@ -48,7 +49,7 @@ describe('keytrail up survives SIGKILL', () => {
     const first = spawnKeytrail(['up'], env);
     const url = (await first.waitForOutput(/Keytrail is up at (http:\/\/\S+)/))[1]!;
     // A random point between the first batches and the middle of the run.
-    const killAfter = createRandom(Date.now()).int(3_000, TOTAL / 2);
+    const killAfter = createRandom(testSeed('keytrail up SIGKILL')).int(3_000, TOTAL / 2);
     const atKill = await waitFor(
       'mid-projection',
       async () => {

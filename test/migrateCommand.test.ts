@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { createEmbeddedDriver, readRetention } from '@keytrail/clickhouse';
 import { waitForTopicLeaders } from '@keytrail/kafka';
 import { ConfigResourceTypes } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +10,7 @@ describe('keytrail migrate', () => {
     const prefix = uniquePrefix('migrate');
     const { kafka } = await createTestKafka(`${prefix}other.`); // the admin client only
     const admin = kafka.admin();
+    const dataDir = tempDir('migrate');
     await admin.connect();
     try {
       // An existing decisions topic made by hand with one partition.
@@ -20,7 +23,9 @@ describe('keytrail migrate', () => {
         KEYTRAIL_KAFKA_BROKERS: testBrokers().join(','),
         KEYTRAIL_TOPIC_PREFIX: prefix,
         KEYTRAIL_TOPIC_PARTITIONS: '4',
-        KEYTRAIL_DATA_DIR: tempDir('migrate'),
+        KEYTRAIL_DATA_DIR: dataDir,
+        KEYTRAIL_RAW_TTL_DAYS: '30',
+        KEYTRAIL_DEDUP_WINDOW_HOURS: '48',
       };
       const first = spawnKeytrail(['migrate'], env);
       expect(await first.exited, first.output()).toBe(0);
@@ -57,6 +62,14 @@ describe('keytrail migrate', () => {
       expect(await second.exited, second.output()).toBe(0);
       expect(second.output()).not.toMatch(/applied 0/);
       expect(second.output()).toMatch(/migrations: 11 applied, 0 pending/);
+
+      // The retention variables reached the tables.
+      const ch = createEmbeddedDriver({ path: join(dataDir, 'clickhouse') });
+      try {
+        expect(await readRetention(ch)).toEqual({ rawTtlDays: 30, dedupWindowHours: 48 });
+      } finally {
+        await ch.close();
+      }
     } finally {
       await admin.disconnect();
     }

@@ -29,6 +29,16 @@ export function tempDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `keytrail-${name}-`));
 }
 
+/**
+ * The seed of a randomised test: KEYTRAIL_TEST_SEED when set (to replay a failure), else a fresh
+ * one. Printed either way, so a failed run says how to replay it.
+ */
+export function testSeed(test: string): number {
+  const seed = Number(process.env.KEYTRAIL_TEST_SEED ?? Date.now() % 1_000_000_007);
+  console.log(`${test}: seed ${seed} (KEYTRAIL_TEST_SEED=${seed} replays it)`);
+  return seed;
+}
+
 /** A kafkajs client on the suite's broker with this test's topics created. */
 export async function createTestKafka(
   prefix: string,

@@ -39,3 +39,14 @@ async function currentTtls(ch: ClickHouseDriver): Promise<Record<string, string>
   );
   return Object.fromEntries(rows.map((r) => [r.name, r.engine_full]));
 }
+
+/** The TTLs the tables hold now (what applyRetention last set), read back from ClickHouse. */
+export async function readRetention(ch: ClickHouseDriver): Promise<Partial<RetentionSettings>> {
+  const current = await currentTtls(ch);
+  const days = /toIntervalDay\((\d+)\)/.exec(current.auth_decisions ?? '')?.[1];
+  const hours = /toIntervalHour\((\d+)\)/.exec(current.seen_event_ids ?? '')?.[1];
+  return {
+    ...(days ? { rawTtlDays: Number(days) } : {}),
+    ...(hours ? { dedupWindowHours: Number(hours) } : {}),
+  };
+}

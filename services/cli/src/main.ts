@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createClickHouseDriver, migrate } from '@keytrail/clickhouse';
+import { applyRetention, createClickHouseDriver, migrate } from '@keytrail/clickhouse';
 import {
   createLogger,
   type DataDirLock,
@@ -155,6 +155,10 @@ export async function main(argv: string[]): Promise<number> {
         const ch = createClickHouseDriver({ url: config.clickhouseUrl, dataDir: config.dataDir });
         try {
           const status = await migrate(ch, { onApplied: (m) => console.log(`applied ${m.name}`) });
+          await applyRetention(ch, {
+            rawTtlDays: config.rawTtlDays,
+            dedupWindowHours: config.dedupWindowHours,
+          });
           console.log(`migrations: ${status.applied.length} applied, ${status.pending.length} pending`);
         } finally {
           await ch.close();

@@ -71,3 +71,22 @@ describe('POST /v1/events content types', () => {
     },
   );
 });
+
+describe('POST /v1/events secrets', () => {
+  it('cuts a secret-shaped value to its display prefix before it is published, and counts it', async () => {
+    const { app, published } = await appWithRoute();
+    const secret = 'pf_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0';
+    const reply = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ events: [{ ...event, user_agent: `curl/8 (key ${secret})` }] }),
+    });
+    expect(reply.statusCode).toBe(202);
+    const stored = JSON.stringify(published[0]);
+    expect(stored).not.toContain(secret);
+    expect(stored).toContain('pf_live_9f8e');
+    const metrics = await app.metrics.metrics();
+    expect(metrics).toMatch(/^keytrail_ingest_secrets_redacted_total 1$/m);
+  });
+});
