@@ -12,8 +12,13 @@ import { newEventId } from '@keytrail/core';
 import { createEmitter } from '@keytrail/emitter';
 import { authDecisionKey, createEventCodec } from '@keytrail/events';
 import { fullAuthDecision } from '@keytrail/events/fixtures';
-import { createKafka, createLocalBroker, ensureTopics, topicNames } from '@keytrail/kafka';
-import { Partitioners } from 'kafkajs';
+import {
+  createIdempotentProducer,
+  createKafka,
+  createLocalBroker,
+  ensureTopics,
+  topicNames,
+} from '@keytrail/kafka';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '300000' } } });
 const EVENTS = Number(values.events);
@@ -88,11 +93,7 @@ try {
     const event = fullAuthDecision({ ...input(i), event_id: newEventId(), rate_limit: null, quota: null });
     return { key: authDecisionKey(event), value: codec.encode('auth_decision', event) };
   });
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = createIdempotentProducer(kafka);
   await producer.connect();
   const batch = Number(process.env.BENCH_MAX_BATCH ?? 2_000);
   const kafkajsStarted = Date.now();

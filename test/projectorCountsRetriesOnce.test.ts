@@ -1,25 +1,17 @@
-import { createHttpDriver, migrate } from '@keytrail/clickhouse';
 import { describe, it } from 'vitest';
 import {
-  createTestKafka,
   expectExactCounts,
   groupLag,
   makeDecisions,
   produceDecisions,
-  startChdbHttpServer,
   startProjector,
-  uniquePrefix,
   waitFor,
+  withProjectorFixture,
 } from './kit/index.ts';
 
 describe('a client retry (same event_id, a separate Kafka message) is counted once', () => {
   it('within a run, and after a restart rebuilt the window from ClickHouse', async () => {
-    const server = await startChdbHttpServer();
-    const ch = createHttpDriver({ url: server.url });
-    const prefix = uniquePrefix('retries');
-    const { kafka, topics } = await createTestKafka(prefix);
-    try {
-      await migrate(ch);
+    await withProjectorFixture('retries', async ({ server, ch, prefix, kafka, topics }) => {
       const { events, retries, expected } = makeDecisions(20_000, { retries: 500 });
       // Originals, then retries of some of them, one of each again inside one send.
       await produceDecisions(kafka, topics, [...events, ...retries.slice(0, 250), ...retries.slice(0, 10)]);
@@ -58,9 +50,6 @@ describe('a client retry (same event_id, a separate Kafka message) is counted on
       );
       await second.terminate();
       await expectExactCounts(ch, expected);
-    } finally {
-      await ch.close();
-      await server.close();
-    }
+    });
   });
 });

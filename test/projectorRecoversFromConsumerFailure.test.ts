@@ -1,25 +1,17 @@
-import { createHttpDriver, migrate } from '@keytrail/clickhouse';
 import { describe, expect, it } from 'vitest';
 import {
-  createTestKafka,
   expectExactCounts,
   groupLag,
   makeDecisions,
   produceDecisions,
-  startChdbHttpServer,
   startProjector,
-  uniquePrefix,
   waitFor,
+  withProjectorFixture,
 } from './kit/index.ts';
 
 describe('a projector whose consumer fails for good', () => {
   it('standalone: a failure kafkajs does not restart (at partition takeover) gets a fresh consumer, readyz 503 meanwhile, exact counts', async () => {
-    const server = await startChdbHttpServer();
-    const ch = createHttpDriver({ url: server.url });
-    const prefix = uniquePrefix('consumer-fails');
-    const { kafka, topics } = await createTestKafka(prefix);
-    try {
-      await migrate(ch);
+    await withProjectorFixture('consumer-fails', async ({ server, ch, prefix, kafka, topics }) => {
       const { events, expected } = makeDecisions(20_000, { seed: 31 });
       await produceDecisions(kafka, topics, events);
       // The retry-window rebuild at takeover fails three times with an error no retry fixes
@@ -43,19 +35,11 @@ describe('a projector whose consumer fails for good', () => {
       expect(await projector.metric('keytrail_projector_consuming')).toBe(1);
       expect(await projector.terminate()).toBe(0);
       await expectExactCounts(ch, expected);
-    } finally {
-      await ch.close();
-      await server.close();
-    }
+    });
   });
 
   it('an insert error no retry can fix fails fast with a clear line, is not retried in place, and resumes exactly once the cause is gone', async () => {
-    const server = await startChdbHttpServer();
-    const ch = createHttpDriver({ url: server.url });
-    const prefix = uniquePrefix('insert-fatal');
-    const { kafka, topics } = await createTestKafka(prefix);
-    try {
-      await migrate(ch);
+    await withProjectorFixture('insert-fatal', async ({ server, ch, prefix, kafka, topics }) => {
       const { events, expected } = makeDecisions(6_000, { seed: 33 });
       await produceDecisions(kafka, topics, events);
       // Two inserts answered as if a bad migration had broken the statement.
@@ -76,9 +60,6 @@ describe('a projector whose consumer fails for good', () => {
       expect(projector.output()).not.toMatch(/insert failed \(transient\)/);
       expect(await projector.terminate()).toBe(0);
       await expectExactCounts(ch, expected);
-    } finally {
-      await ch.close();
-      await server.close();
-    }
+    });
   });
 });

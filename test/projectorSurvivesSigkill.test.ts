@@ -1,29 +1,22 @@
-import { countAuthDecisions, createHttpDriver, migrate } from '@keytrail/clickhouse';
+import { countAuthDecisions } from '@keytrail/clickhouse';
 import { createRandom } from '@keytrail/simulator';
 import { describe, expect, it } from 'vitest';
 import {
-  createTestKafka,
   expectExactCounts,
   groupLag,
   makeDecisions,
   produceDecisions,
   spawnKeytrail,
-  startChdbHttpServer,
   testBrokers,
-  uniquePrefix,
   waitFor,
+  withProjectorFixture,
 } from './kit/index.ts';
 
 const TOTAL = 200_000;
 
 describe('the projector survives SIGKILL', () => {
   it(`counts ${TOTAL.toLocaleString('en')} events exactly after being SIGKILLed at 5+ random moments mid-projection`, async () => {
-    const server = await startChdbHttpServer();
-    const ch = createHttpDriver({ url: server.url });
-    const prefix = uniquePrefix('sigkill');
-    const { kafka, topics } = await createTestKafka(prefix);
-    try {
-      await migrate(ch);
+    await withProjectorFixture('sigkill', async ({ server, ch, prefix, kafka, topics }) => {
       const { events, expected } = makeDecisions(TOTAL);
       await produceDecisions(kafka, topics, events);
 
@@ -70,9 +63,6 @@ describe('the projector survives SIGKILL', () => {
 
       console.log(`rows at each SIGKILL: ${countsAtKill.join(', ')}`);
       await expectExactCounts(ch, expected);
-    } finally {
-      await ch.close();
-      await server.close();
-    }
+    });
   });
 });

@@ -2,7 +2,6 @@ import { countAuthDecisions, createHttpDriver, migrate } from '@keytrail/clickho
 import { createKafka, createLocalBroker, ensureTopics, topicNames } from '@keytrail/kafka';
 import { describe, expect, it } from 'vitest';
 import {
-  createTestKafka,
   expectExactCounts,
   groupLag,
   makeDecisions,
@@ -13,6 +12,7 @@ import {
   tempDir,
   uniquePrefix,
   waitFor,
+  withProjectorFixture,
 } from './kit/index.ts';
 
 async function readyStatus(url: string): Promise<number> {
@@ -21,12 +21,7 @@ async function readyStatus(url: string): Promise<number> {
 
 describe('the projector waits out outages without losing or doubling anything', () => {
   it('ClickHouse unreachable: pauses, retries, commits nothing, reports not ready, then resumes', async () => {
-    const server = await startChdbHttpServer();
-    const ch = createHttpDriver({ url: server.url });
-    const prefix = uniquePrefix('ch-outage');
-    const { kafka, topics } = await createTestKafka(prefix);
-    try {
-      await migrate(ch);
+    await withProjectorFixture('ch-outage', async ({ server, ch, prefix, kafka, topics }) => {
       const { events, expected } = makeDecisions(30_000, { seed: 5 });
       const projector = await startProjector({
         clickhouseUrl: server.url,
@@ -63,10 +58,7 @@ describe('the projector waits out outages without losing or doubling anything', 
       await waitFor('ready again', async () => (await readyStatus(projector.url)) === 200);
       await projector.terminate();
       await expectExactCounts(ch, expected);
-    } finally {
-      await ch.close();
-      await server.close();
-    }
+    });
   });
 
   it('broker restart: reconnects to the restarted broker and counts everything once', async () => {

@@ -1,27 +1,20 @@
-import { countAuthDecisions, createHttpDriver, migrate } from '@keytrail/clickhouse';
+import { countAuthDecisions } from '@keytrail/clickhouse';
 import { describe, expect, it } from 'vitest';
 import {
-  createTestKafka,
   expectExactCounts,
   groupLag,
   makeDecisions,
   produceDecisions,
   spawnKeytrail,
-  startChdbHttpServer,
   startProjector,
   testBrokers,
-  uniquePrefix,
   waitFor,
+  withProjectorFixture,
 } from './kit/index.ts';
 
 describe('keytrail replay', () => {
   it('rebuilds every projection into fresh tables while the current ones serve, then switches over with equal counts', async () => {
-    const server = await startChdbHttpServer();
-    const ch = createHttpDriver({ url: server.url });
-    const prefix = uniquePrefix('replay');
-    const { kafka, topics } = await createTestKafka(prefix);
-    try {
-      await migrate(ch);
+    await withProjectorFixture('replay', async ({ server, ch, prefix, kafka, topics }) => {
       const all = makeDecisions(60_000, { seed: 13, retries: 300 });
       const firstPart = all.events.slice(0, 40_000);
       await produceDecisions(kafka, topics, [
@@ -74,9 +67,6 @@ describe('keytrail replay', () => {
       );
       await after.terminate();
       await expectExactCounts(ch, all.expected);
-    } finally {
-      await ch.close();
-      await server.close();
-    }
+    });
   });
 });

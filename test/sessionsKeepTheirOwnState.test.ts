@@ -1,16 +1,8 @@
-import { createHttpDriver, listKeys, migrate } from '@keytrail/clickhouse';
+import { listKeys } from '@keytrail/clickhouse';
 import type { KeyLifecycle } from '@keytrail/events';
 import { bareKeyLifecycle } from '@keytrail/events/fixtures';
 import { describe, expect, it } from 'vitest';
-import {
-  createTestKafka,
-  groupLag,
-  produceLifecycle,
-  startChdbHttpServer,
-  startProjector,
-  uniquePrefix,
-  waitFor,
-} from './kit/index.ts';
+import { groupLag, produceLifecycle, startProjector, waitFor, withProjectorFixture } from './kit/index.ts';
 
 const at = Date.UTC(2026, 10, 21, 9, 0);
 let n = 0;
@@ -24,12 +16,7 @@ const lifecycle = (fields: Partial<KeyLifecycle> & Pick<KeyLifecycle, 'lifecycle
 
 describe('sessions scoped to an end user', () => {
   it('revoking a session leaves its parent key active, however the producer filled key_id', async () => {
-    const server = await startChdbHttpServer();
-    const ch = createHttpDriver({ url: server.url });
-    const prefix = uniquePrefix('sessions');
-    const { kafka, topics } = await createTestKafka(prefix);
-    try {
-      await migrate(ch);
+    await withProjectorFixture('sessions', async ({ server, ch, prefix, kafka, topics }) => {
       await produceLifecycle(kafka, topics, [
         lifecycle({ lifecycle_type: 'CREATED', key_id: 'key_parent', key_env: 'LIVE', name: 'Production' }),
         // A producer naming the parent in key_id (the shape that used to revoke the parent).
@@ -71,9 +58,6 @@ describe('sessions scoped to an end user', () => {
         end_user_id: 'eu_b',
         parent_key_id: 'key_parent',
       });
-    } finally {
-      await ch.close();
-      await server.close();
-    }
+    });
   });
 });

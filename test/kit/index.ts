@@ -4,12 +4,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ClickHouseDriver, createHttpDriver, migrate } from '@keytrail/clickhouse';
 import { sleep } from '@keytrail/core';
 import { createKafka, ensureTopics, type Topics, topicNames } from '@keytrail/kafka';
 import type { Kafka } from 'kafkajs';
 import { inject } from 'vitest';
 
 export { freePort } from '@keytrail/kafka';
+
+import { type ChdbHttpServer, startChdbHttpServer } from './chdbHttpServer.ts';
+
 export * from './chdbHttpServer.ts';
 export * from './traffic.ts';
 
@@ -54,6 +58,38 @@ export async function createTestKafka(
     await admin.disconnect();
   }
   return { kafka, topics };
+}
+
+export interface ProjectorFixture {
+  /** ClickHouse over HTTP (chdb behind it), migrated; `stop()`/`start()` make it go away and come back. */
+  server: ChdbHttpServer;
+  ch: ClickHouseDriver;
+  /** This test's topic prefix (KEYTRAIL_TOPIC_PREFIX for the processes it starts). */
+  prefix: string;
+  kafka: Kafka;
+  topics: Topics;
+}
+
+/**
+ * The prologue and epilogue projector tests share: a migrated ClickHouse endpoint, this test's
+ * topics on the suite's broker, and both closed after `body`, whatever it did.
+ */
+export async function withProjectorFixture<T>(
+  name: string,
+  body: (fixture: ProjectorFixture) => Promise<T>,
+  options: { partitions?: number } = {},
+): Promise<T> {
+  const server = await startChdbHttpServer();
+  const ch = createHttpDriver({ url: server.url });
+  try {
+    const prefix = uniquePrefix(name);
+    const { kafka, topics } = await createTestKafka(prefix, options.partitions);
+    await migrate(ch);
+    return await body({ server, ch, prefix, kafka, topics });
+  } finally {
+    await ch.close();
+    await server.close();
+  }
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails with `what`. */

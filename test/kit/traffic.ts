@@ -8,9 +8,8 @@ import {
   keyLifecycleKey,
   type Outcome,
 } from '@keytrail/events';
-import type { Topics } from '@keytrail/kafka';
+import { createIdempotentProducer, type Topics } from '@keytrail/kafka';
 import type { Kafka } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
 import { expect } from 'vitest';
 
 const OUTCOMES: Outcome[] = [
@@ -136,11 +135,7 @@ async function produceEvents<K extends 'auth_decision' | 'key_lifecycle'>(
   events: readonly (K extends 'auth_decision' ? AuthDecision : KeyLifecycle)[],
 ): Promise<void> {
   const codec = createEventCodec();
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = createIdempotentProducer(kafka);
   await producer.connect();
   try {
     for (let i = 0; i < events.length; i += 5_000) {

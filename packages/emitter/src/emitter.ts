@@ -12,8 +12,8 @@ import {
   validateKeyLifecycle,
   writerRegistrations,
 } from '@keytrail/events';
-import { sendSchemaRegistrations, type Topics, topicNames } from '@keytrail/kafka';
-import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import { createIdempotentProducer, sendSchemaRegistrations, type Topics, topicNames } from '@keytrail/kafka';
+import type { Kafka, Message, Producer } from 'kafkajs';
 import { RecordRing } from './ring.ts';
 
 /** What a gateway passes per request: required fields, the rest optional (defaults as in ingest). */
@@ -158,11 +158,7 @@ export function createEmitter(options: EmitterOptions): Emitter {
   // original sequence numbers, so the broker keeps one copy. Only when kafkajs gives a batch up
   // (the producer fenced or disconnected) does the sender send it again as new messages; those
   // carry the same event ids, which the projector counts once (its retry window).
-  const producer: Producer = options.kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
+  const producer: Producer = createIdempotentProducer(options.kafka, {
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
   });
 

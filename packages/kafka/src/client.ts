@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Logger } from '@keytrail/core';
-import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer, type ProducerConfig } from 'kafkajs';
 import { createRepeatFilter } from './repeatFilter.ts';
 
 /**
@@ -64,5 +64,24 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
     retry: options.retry ?? { initialRetryTime: 200, retries: 8, maxRetryTime: 10_000 },
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(options.logger),
+  });
+}
+
+/**
+ * The one way Keytrail makes a producer: idempotent (the broker keeps one copy of a retried
+ * batch), one request in flight (so retries keep order), topics never created by accident, and
+ * murmur2 on the key as the Java client does, so a key's events (and a retry of one) stay on
+ * one partition. `overrides` adjusts retries and the like, never these four.
+ */
+export function createIdempotentProducer(
+  kafka: Kafka,
+  overrides: Omit<ProducerConfig, 'idempotent' | 'maxInFlightRequests' | 'createPartitioner'> = {},
+): Producer {
+  return kafka.producer({
+    allowAutoTopicCreation: false,
+    ...overrides,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
 }

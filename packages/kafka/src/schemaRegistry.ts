@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@keytrail/core';
-import { type Admin, type Consumer, type Kafka, Partitioners, type Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { createIdempotentProducer } from './client.ts';
 
 /** One writer schema: the registry topic's key (fingerprint, wire bytes in hex) and its canonical JSON. */
 export interface RegisteredSchema {
@@ -81,12 +82,7 @@ export function createSchemaRegistry(options: {
     async register(schemas) {
       const fresh = schemas.filter((s) => !registered.has(s.key));
       if (fresh.length === 0) return;
-      producer ??= kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
+      producer ??= createIdempotentProducer(kafka);
       await producer.connect();
       await sendSchemaRegistrations(producer, topic, fresh);
       for (const s of fresh) {

@@ -1,7 +1,7 @@
 import { type EventCodec, writerRegistrations } from '@keytrail/events';
-import type { SchemaRegistry, Topics } from '@keytrail/kafka';
+import { createIdempotentProducer, type SchemaRegistry, type Topics } from '@keytrail/kafka';
 import type { FastifyInstance } from 'fastify';
-import { type Kafka, Partitioners, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { createEventPublisher, type EventPublisher } from './publisher.ts';
 import { eventsRoute } from './routes/events.ts';
 
@@ -30,13 +30,7 @@ export interface IngestService {
 
 /** The ingest service: an idempotent producer plus the HTTP route that feeds it. */
 export function createIngestService(options: IngestServiceOptions): IngestService {
-  const producer = options.kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    // murmur2 on the key, as the Java client does: a key's events stay on one partition.
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = createIdempotentProducer(options.kafka);
   const publisher = createEventPublisher({ producer, codec: options.codec, topics: options.topics });
   return {
     publisher,

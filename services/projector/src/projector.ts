@@ -1,17 +1,8 @@
 import { type ClickHouseDriver, isRowDataError, streamRecentEventIds } from '@keytrail/clickhouse';
 import { errorMessage, isTransient, type Logger, retry } from '@keytrail/core';
 import type { EventCodec } from '@keytrail/events';
-import type { SchemaRegistry, Topics } from '@keytrail/kafka';
-import {
-  type Admin,
-  type Batch,
-  type Consumer,
-  type ConsumerConfig,
-  type Kafka,
-  type KafkaMessage,
-  Partitioners,
-  type Producer,
-} from 'kafkajs';
+import { createIdempotentProducer, type SchemaRegistry, type Topics } from '@keytrail/kafka';
+import type { Admin, Batch, Consumer, ConsumerConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { createProjectorMetrics, type ProjectorMetrics } from './metrics.ts';
 import { sendDeadLetters } from './sink/deadLetter.ts';
@@ -96,12 +87,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   let consumer: Consumer | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
   let failedStarts = 0;
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer: Producer = createIdempotentProducer(kafka);
   const admin: Admin = kafka.admin();
   const windowHours = options.dedupWindowHours ?? 24;
   const maxIds = options.dedupMaxIdsPerPartition ?? DEFAULT_MAX_IDS_PER_PARTITION;
