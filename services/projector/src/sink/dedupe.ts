@@ -4,19 +4,23 @@ import type { PositionedEvent } from '@keytrail/clickhouse';
 export type IdentifiedRow = PositionedEvent<{ event_id: string }>;
 
 /**
- * Keeps the first row of each event id that `seen` does not already hold; returns the rest as
- * dropped. Pure and order-preserving, so a re-formed batch keeps exactly the same rows.
+ * Keeps each row whose event id was not seen within the window before it: neither in `seen`
+ * (earlier batches) nor earlier in this batch, both judged by Kafka time, so where a batch
+ * boundary falls never changes what is counted. Returns the rest as dropped. Pure and
+ * order-preserving, so a re-formed batch keeps exactly the same rows.
  */
 export function dropRepeats<Row extends IdentifiedRow>(
   rows: readonly Row[],
-  seen: { has(id: string, now: number): boolean },
+  seen: { has(id: string, now: number): boolean; readonly windowMs: number },
 ): { kept: Row[]; dropped: number } {
   const kept: Row[] = [];
-  const inBatch = new Set<string>();
+  const inBatch = new Map<string, number>(); // id → Kafka time of its kept copy
   for (const row of rows) {
     const id = row.event.event_id.toLowerCase();
-    if (seen.has(id, row.at.timestamp) || inBatch.has(id)) continue;
-    inBatch.add(id);
+    const now = row.at.timestamp;
+    const earlier = inBatch.get(id);
+    if (seen.has(id, now) || (earlier !== undefined && now - earlier <= seen.windowMs)) continue;
+    inBatch.set(id, now);
     kept.push(row);
   }
   return { kept, dropped: rows.length - kept.length };

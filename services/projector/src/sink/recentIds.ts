@@ -14,7 +14,8 @@ export class RecentIds {
   private readonly ids = new Map<string, number>();
 
   constructor(
-    private readonly windowMs: number,
+    /** How long after its arrival (Kafka time) an id still counts as seen. */
+    readonly windowMs: number,
     private readonly maxEntries: number,
   ) {}
 
