@@ -108,11 +108,15 @@ describe('keytrail up: ingest to usage, end to end', () => {
     const secondBody = await second.json();
     expect(secondBody).toMatchObject({ accepted: 100, rejected: [{ index: 100 }] });
 
-    const expected = new Map<string, { start: string; total: number; by_outcome: Record<string, number> }>();
+    const expected = new Map<
+      string,
+      { start: string; total: number; by_outcome: Record<string, number>; errors: number; cost: number }
+    >();
     for (const e of events.filter((e) => e.workspace_id === WS && e.key_id === 'key_a')) {
       const start = new Date(Math.floor(Date.parse(e.occurred_at) / 60_000) * 60_000).toISOString();
-      const bucket = expected.get(start) ?? { start, total: 0, by_outcome: {} };
+      const bucket = expected.get(start) ?? { start, total: 0, by_outcome: {}, errors: 0, cost: 0 };
       bucket.total++;
+      if (e.outcome !== 'ALLOWED') bucket.errors++;
       bucket.by_outcome[e.outcome!] = (bucket.by_outcome[e.outcome!] ?? 0) + 1;
       expected.set(start, bucket);
     }
@@ -128,8 +132,16 @@ describe('keytrail up: ingest to usage, end to end', () => {
       workspace_id: WS,
       key_id: 'key_a',
       granularity: 'minute',
-      buckets: [...expected.values()].sort((a, b) => a.start.localeCompare(b.start)),
+      // Latency quantiles are t-digest estimates: their presence and order are checked below.
+      buckets: [...expected.values()]
+        .sort((a, b) => a.start.localeCompare(b.start))
+        .map((b) => ({ ...b, latency_ms: expect.any(Object) })),
     });
+    for (const b of usage.buckets as unknown as { latency_ms: { p50: number; p90: number; p99: number } }[]) {
+      expect(b.latency_ms.p50).toBeLessThanOrEqual(b.latency_ms.p90);
+      expect(b.latency_ms.p90).toBeLessThanOrEqual(b.latency_ms.p99);
+      expect(b.latency_ms.p99).toBeLessThan(50);
+    }
 
     const hourly = (await (
       await fetch(`${url}/v1/workspaces/${WS}/keys/key_a/usage?${query.replace('minute', 'hour')}`, {

@@ -35,9 +35,9 @@ describe('keytrail migrate', () => {
         ),
       );
       expect(first.output()).toMatch(
-        /applied 0001_schema_migrations\.sql[\s\S]*applied 0011_rollup_column_comments\.sql/,
+        /applied 0001_schema_migrations\.sql[\s\S]*applied 0012_billing_usage_day\.sql/,
       );
-      expect(first.output()).toMatch(/migrations: 11 applied, 0 pending/);
+      expect(first.output()).toMatch(/migrations: 12 applied, 0 pending/);
 
       const { topics } = await admin.fetchTopicMetadata({
         topics: [`${prefix}auth-decisions`, `${prefix}key-lifecycle`, `${prefix}schemas`],
@@ -61,7 +61,7 @@ describe('keytrail migrate', () => {
       const second = spawnKeytrail(['migrate'], env);
       expect(await second.exited, second.output()).toBe(0);
       expect(second.output()).not.toMatch(/applied 0/);
-      expect(second.output()).toMatch(/migrations: 11 applied, 0 pending/);
+      expect(second.output()).toMatch(/migrations: 12 applied, 0 pending/);
 
       // The retention variables reached the tables.
       const ch = createEmbeddedDriver({ path: join(dataDir, 'clickhouse') });

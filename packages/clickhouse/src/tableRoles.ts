@@ -13,6 +13,7 @@ export const PROJECTION_TABLES = [
   'key_usage_hour',
   'key_usage_day',
   'end_user_usage_day',
+  'billing_usage_day',
   'probes_minute',
   'key_state',
   'seen_event_ids',

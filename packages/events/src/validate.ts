@@ -11,7 +11,14 @@ const MIN_TIME = Date.UTC(2000, 0, 1);
 // Gateways' clocks drift; anything more than a day ahead is a unit mistake (seconds vs ms, µs).
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MAX_ID_LENGTH = 256;
+/**
+ * The one rule for ids (workspace, key, request, session, end user), at ingest, in the projector
+ * and in the query API's paths: 1–256 characters, no control characters (a NUL included), no
+ * whitespace at either end.
+ */
+export const MAX_ID_LENGTH = 256;
+export const ID_PATTERN = '^[^\\p{Cc}\\s](?:[^\\p{Cc}]*[^\\p{Cc}\\s])?$';
+const ID_RE = new RegExp(ID_PATTERN, 'u');
 
 function checkTime(errors: FieldError[], path: string, value: number | null, now: number): void {
   if (value === null) return;
@@ -29,6 +36,8 @@ function checkId(errors: FieldError[], path: string, value: string | null, requi
   if (value.trim() === '') errors.push({ path, message: 'must not be empty' });
   else if (value.length > MAX_ID_LENGTH)
     errors.push({ path, message: `must be at most ${MAX_ID_LENGTH} characters` });
+  else if (!ID_RE.test(value))
+    errors.push({ path, message: 'must be printable: no control characters, no whitespace at either end' });
 }
 
 function checkNonNegative(errors: FieldError[], path: string, value: number | null | undefined): void {

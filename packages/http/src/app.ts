@@ -1,3 +1,5 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { KeytrailError, type Logger, newRequestId } from '@keytrail/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -18,6 +20,14 @@ export interface HttpAppOptions {
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The scope a route needs. Checked before validation by one hook for every route (on the
+     * route's workspace when its URL has `:ws`); a `/v1/workspaces/:ws/...` route without one
+     * fails at start-up, so a new route cannot forget its authorization.
+     */
+    scope?: Scope;
+  }
   interface FastifyInstance {
     metrics: Registry;
     /** Throws 401/403 unless the request's bearer token has `scope` (on `workspaceId`). */
@@ -27,6 +37,25 @@ declare module 'fastify' {
     principal?: Principal;
   }
 }
+
+/** The one error shape, shared by every route's error responses (`$ref: 'Error#'`). */
+export const ERROR_SCHEMA = {
+  $id: 'Error',
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message', 'request_id'],
+      properties: {
+        code: { type: 'string', description: 'One of the codes in packages/core/README.md' },
+        message: { type: 'string' },
+        request_id: { type: 'string' },
+        details: {},
+      },
+    },
+  },
+} as const;
 
 // Client-supplied request ids are echoed only when they are short and plain.
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -51,12 +80,42 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     return503OnClosing: true,
   });
 
+  // OpenAPI 3.1 generated from the route schemas themselves; registered first so that every
+  // route, whoever adds it later, is in the document.
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Keytrail',
+        version: '1',
+        description:
+          'Audit and usage analytics for API-key authentication. Every route needs `Authorization: Bearer <token>` except the health routes.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  void app.register(swaggerUi, { routePrefix: '/docs' });
+  app.addSchema(ERROR_SCHEMA);
+
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/v1/workspaces/:ws') && !route.config?.scope)
+      throw new Error(
+        `${String(route.method)} ${route.url} declares no config.scope: every workspace route needs one`,
+      );
+  });
+
   const metrics = options.metrics ?? new Registry();
   if (!options.metrics) collectDefaultMetrics({ register: metrics, prefix: 'keytrail_' });
   app.decorate('metrics', metrics);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // Authorization before validation: another workspace's token gets 403 whatever it sent.
+  app.addHook('onRequest', async (request) => {
+    const scope = request.routeOptions.config.scope;
+    if (scope) await app.requireScope(request, scope, (request.params as { ws?: string }).ws);
   });
   app.addHook('onResponse', async (request, reply) => {
     // A 503 from /readyz is an answer, not a failure: the checks say why.
@@ -89,20 +148,26 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     return principal;
   });
 
-  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  // In a plugin, so that swagger (registered above) sees them.
+  void app.register(async (scoped) => {
+    scoped.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
 
-  const readiness = Object.entries(options.readiness).map(
-    ([name, check]) => [name, boundedCheck(check, READINESS_CHECK_TIMEOUT_MS)] as const,
-  );
-  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
-    const entries = await Promise.all(readiness.map(async ([name, check]) => [name, await check()] as const));
-    const checks = Object.fromEntries(entries);
-    const ready = entries.every(([, ok]) => ok);
-    reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
-  });
+    const readiness = Object.entries(options.readiness).map(
+      ([name, check]) => [name, boundedCheck(check, READINESS_CHECK_TIMEOUT_MS)] as const,
+    );
+    scoped.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+      const entries = await Promise.all(
+        readiness.map(async ([name, check]) => [name, await check()] as const),
+      );
+      const checks = Object.fromEntries(entries);
+      const ready = entries.every(([, ok]) => ok);
+      reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    });
 
-  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
-    reply.header('content-type', metrics.contentType).send(await metrics.metrics());
+    scoped.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+      reply.header('content-type', metrics.contentType).send(await metrics.metrics());
+    });
+    scoped.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   });
 
   return app;

@@ -1,17 +1,33 @@
+import { createHash } from 'node:crypto';
 import type { ClickHouseDriver } from '@keytrail/clickhouse';
 import type { TokenService } from '@keytrail/tokens';
 import type { FastifyInstance } from 'fastify';
-import { keyUsageRoute } from './routes/keyUsage.ts';
+import { createCursorCodec } from './query/cursor.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { workspaceRoutes } from './routes/workspace.ts';
 
-export * from './routes/keyUsage.ts';
+export * from './query/csv.ts';
+export * from './query/cursor.ts';
+export * from './query/range.ts';
+export * from './routes/keys.ts';
 export * from './routes/tokens.ts';
+export * from './routes/workspace.ts';
 
 /** Registers the query API's routes on an app built by @keytrail/http. */
 export async function registerApiRoutes(
   app: FastifyInstance,
-  options: { ch: ClickHouseDriver; tokens: TokenService },
+  options: {
+    ch: ClickHouseDriver;
+    tokens: TokenService;
+    /** Signs paging cursors; every API process of a deployment must use the same one. */
+    cursorSecret: string;
+  },
 ): Promise<void> {
-  await app.register(keyUsageRoute, { ch: options.ch });
+  const cursors = createCursorCodec(
+    createHash('sha256').update(`keytrail-cursor:${options.cursorSecret}`).digest('hex'),
+  );
+  await app.register(keyRoutes, { ch: options.ch, cursors });
+  await app.register(workspaceRoutes, { ch: options.ch });
   await app.register(tokenRoutes, { tokens: options.tokens });
 }

@@ -69,3 +69,152 @@ export async function countAuthDecisions(ch: ClickHouseDriver, workspaceId?: str
   );
   return row?.n ?? 0;
 }
+
+/** A raw decision as the query API shows it. */
+export interface DecisionView {
+  event_id: string;
+  occurred_at: string;
+  request_id: string;
+  key_id: string;
+  key_prefix: string;
+  key_env: string;
+  credential: string;
+  session_id: string;
+  end_user_id: string;
+  method: string;
+  route: string;
+  required_scope: string;
+  outcome: string;
+  http_status: number;
+  deprecated_key: boolean;
+  latency_ms: number | null;
+  cost: number;
+  client_ip: string;
+  origin: string;
+  user_agent: string;
+  region: string;
+}
+
+const DECISION_COLUMNS = `toString(event_id) AS event_id, occurred_at, request_id, key_id, key_prefix, key_env,
+  credential, session_id, end_user_id, method, route, required_scope, outcome, http_status, deprecated_key,
+  latency_ms, cost, client_ip, origin, user_agent, region`;
+
+/** Where a page of decisions starts: after this (occurred_at, event_id), newest first. */
+export interface DecisionsCursor {
+  occurredAt: Date;
+  eventId: string;
+}
+
+/**
+ * One key's decisions in [from, to), newest first, filtered, one page after `after`. Keyset
+ * paging on (occurred_at, event_id): a decision that arrives while a client pages is newer than
+ * the pages it has, so every decision present when paging began is returned exactly once.
+ */
+export function listKeyDecisions(
+  ch: ClickHouseDriver,
+  params: {
+    workspaceId: string;
+    keyId: string;
+    from: Date;
+    to: Date;
+    outcome?: string | undefined;
+    clientIp?: string | undefined;
+    endUserId?: string | undefined;
+    after?: DecisionsCursor | undefined;
+    limit: number;
+  },
+): Promise<DecisionView[]> {
+  return ch.query<DecisionView>(
+    `SELECT ${DECISION_COLUMNS}
+     FROM auth_decisions
+     WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
+       AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
+       AND ({outcome:String} = '' OR outcome = {outcome:String})
+       AND ({clientIp:String} = '' OR client_ip = {clientIp:String})
+       AND ({endUserId:String} = '' OR end_user_id = {endUserId:String})
+       AND (occurred_at, event_id) < ({afterAt:DateTime64(3, 'UTC')}, toUUID({afterId:String}))
+     ORDER BY occurred_at DESC, event_id DESC
+     LIMIT {limit:UInt32}`,
+    {
+      workspaceId: params.workspaceId,
+      keyId: params.keyId,
+      from: params.from,
+      to: params.to,
+      outcome: params.outcome ?? '',
+      clientIp: params.clientIp ?? '',
+      endUserId: params.endUserId ?? '',
+      // No cursor: start just past the range's end, above every event id.
+      afterAt: params.after ? params.after.occurredAt : params.to,
+      afterId: params.after ? params.after.eventId : 'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      limit: params.limit,
+    },
+  );
+}
+
+/** The decision(s) a request id names (the bloom-filter index on request_id makes it a point lookup). */
+export function findDecisionsByRequestId(
+  ch: ClickHouseDriver,
+  params: { workspaceId: string; requestId: string },
+): Promise<DecisionView[]> {
+  return ch.query<DecisionView>(
+    `SELECT ${DECISION_COLUMNS}
+     FROM auth_decisions
+     WHERE workspace_id = {workspaceId:String} AND request_id = {requestId:String}
+     ORDER BY occurred_at DESC, event_id DESC
+     LIMIT 100`,
+    params,
+  );
+}
+
+export interface ActivitySource {
+  client_ip: string;
+  origin: string;
+  user_agent: string;
+  region: string;
+  first_seen: string;
+  last_seen: string;
+  requests: number;
+  by_outcome: Record<string, number>;
+  new: boolean;
+}
+
+/**
+ * Where a key was used from in [from, to): each source (IP, origin, user agent, region) with
+ * first and last seen, counts by outcome, and `new` when the key was not used from that IP in
+ * the `baselineDays` before `from` (the compromise view).
+ */
+export async function getKeyActivity(
+  ch: ClickHouseDriver,
+  params: { workspaceId: string; keyId: string; from: Date; to: Date; baselineDays: number; limit: number },
+): Promise<ActivitySource[]> {
+  const rows = await ch.query<
+    Omit<ActivitySource, 'by_outcome' | 'new'> & { outcomes: [string, number][]; seen_before: number }
+  >(
+    `WITH baseline AS (
+       SELECT DISTINCT client_ip FROM auth_decisions
+       WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
+         AND occurred_at >= {from:DateTime64(3, 'UTC')} - toIntervalDay({baselineDays:UInt32})
+         AND occurred_at < {from:DateTime64(3, 'UTC')}
+     )
+     SELECT client_ip, origin, user_agent, region, min(first) AS first_seen, max(last) AS last_seen,
+            sum(n) AS requests, groupArray((outcome, n)) AS outcomes,
+            client_ip IN (SELECT client_ip FROM baseline) AS seen_before
+     FROM (
+       SELECT client_ip, origin, user_agent, region, outcome, count() AS n,
+              min(occurred_at) AS first, max(occurred_at) AS last
+       FROM auth_decisions
+       WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
+         AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
+       GROUP BY client_ip, origin, user_agent, region, outcome
+     )
+     GROUP BY client_ip, origin, user_agent, region
+     ORDER BY requests DESC, client_ip, origin, user_agent, region
+     LIMIT {limit:UInt32}`,
+    params,
+  );
+  return rows.map(({ outcomes, seen_before, ...row }) => ({
+    ...row,
+    by_outcome: Object.fromEntries(outcomes),
+    new: !seen_before,
+  }));
+}

@@ -1,4 +1,5 @@
 import type { ClickHouseDriver } from '../driver/types.ts';
+import { parseClickHouseTime } from '../time.ts';
 
 export interface EndUserUsage {
   end_user_id: string;
@@ -20,4 +21,32 @@ export function getEndUserUsage(
      ORDER BY end_user_id`,
     params,
   );
+}
+
+export interface EndUserBucket {
+  start: string;
+  total: number;
+  by_outcome: Record<string, number>;
+  cost: number;
+  /** Keys and sessions' parent keys the end user's traffic came through. */
+  keys: number;
+}
+
+/** One end user's decisions per bucket, across every key and session, from the raw decisions. */
+export async function getEndUserBuckets(
+  ch: ClickHouseDriver,
+  params: { workspaceId: string; endUserId: string; from: Date; to: Date; minutes: number },
+): Promise<EndUserBucket[]> {
+  const rows = await ch.query<EndUserBucket>(
+    `SELECT toStartOfInterval(occurred_at, toIntervalMinute({minutes:UInt32})) AS start, count() AS total,
+            sumMap(map(outcome, toUInt64(1))) AS by_outcome, sum(cost) AS cost, uniqExact(key_id) AS keys
+     FROM auth_decisions
+     WHERE workspace_id = {workspaceId:String} AND end_user_id = {endUserId:String}
+       AND occurred_at >= toStartOfInterval({from:DateTime64(3, 'UTC')}, toIntervalMinute({minutes:UInt32}))
+       AND occurred_at < {to:DateTime64(3, 'UTC')}
+     GROUP BY start
+     ORDER BY start`,
+    params,
+  );
+  return rows.map((row) => ({ ...row, start: parseClickHouseTime(row.start).toISOString() }));
 }

@@ -80,3 +80,50 @@ export function getKeyTimeline(
     { workspaceId, keyId },
   );
 }
+
+/** One lifecycle event with every field that can change a key's state (the key page's timeline). */
+export interface LifecycleHistoryRow {
+  event_id: string;
+  occurred_at: string;
+  lifecycle_type: string;
+  actor_kind: string;
+  actor_id: string;
+  reason: string;
+  name: string;
+  scopes: string[];
+  scopes_set: boolean;
+  rate_limit_per_minute: number | null;
+  rate_limit_per_hour: number | null;
+  rate_limit_per_day: number | null;
+  rate_limits_set: boolean;
+  quota_period: string;
+  quota_limit: number | null;
+  expires_at: string | null;
+  allowed_origins: string[];
+  allowed_origins_set: boolean;
+  grace_ends_at: string | null;
+  replaced_by: string;
+  end_user_id: string;
+  parent_key_id: string;
+}
+
+/**
+ * Every lifecycle event of a key, oldest first: its own, and for a session those carrying its
+ * session id (whatever key_id they hold, as key_state keys them).
+ */
+export function getKeyHistory(
+  ch: ClickHouseDriver,
+  params: { workspaceId: string; keyId: string },
+): Promise<LifecycleHistoryRow[]> {
+  return ch.query<LifecycleHistoryRow>(
+    `SELECT toString(event_id) AS event_id, occurred_at, lifecycle_type, actor_kind, actor_id, reason, name,
+            scopes, scopes_set, rate_limit_per_minute, rate_limit_per_hour, rate_limit_per_day, rate_limits_set,
+            quota_period, quota_limit, expires_at, allowed_origins, allowed_origins_set, grace_ends_at,
+            replaced_by, end_user_id, parent_key_id
+     FROM key_lifecycle
+     WHERE workspace_id = {workspaceId:String}
+       AND if(startsWith(lifecycle_type, 'SESSION_') AND session_id != '', session_id, key_id) = {keyId:String}
+     ORDER BY occurred_at, event_id`,
+    params,
+  );
+}

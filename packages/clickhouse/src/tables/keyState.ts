@@ -1,4 +1,5 @@
 import type { ClickHouseDriver } from '../driver/types.ts';
+import { parseClickHouseTime } from '../time.ts';
 
 export type KeyStatus = 'active' | 'superseded_in_grace' | 'revoked' | 'expired';
 
@@ -68,4 +69,190 @@ export function listKeys(
      ORDER BY key_id`,
     params,
   );
+}
+
+export type KeyStatusName = 'ACTIVE' | 'SUPERSEDED' | 'REVOKED' | 'EXPIRED';
+
+/** A key (or session) as the query API lists it: its state now, and its recent use. */
+export interface KeyView {
+  key_id: string;
+  key_prefix: string;
+  name: string;
+  env: string;
+  type: string;
+  status: KeyStatusName;
+  scopes: string[];
+  rate_limits: { per_minute: number | null; per_hour: number | null; per_day: number | null };
+  quota: { period: string; limit: number | null } | null;
+  expires_at: string | null;
+  allowed_origins: string[];
+  grace_ends_at: string | null;
+  replaced_by: string | null;
+  created_at: string | null;
+  revoked_at: string | null;
+  end_user_id: string | null;
+  parent_key_id: string | null;
+  last_used_at: string | null;
+  last_client_ip: string | null;
+  requests_24h: number;
+  requests_30d: number;
+  errors_24h: number;
+}
+
+export interface KeyQuery {
+  workspaceId: string;
+  now: Date;
+  status?: KeyStatusName | undefined;
+  env?: string | undefined;
+  /** Keys whose display prefix starts with this. */
+  prefix?: string | undefined;
+  /** Free text: a part of the key id or the name, any case. */
+  q?: string | undefined;
+  /** One key only (the key page). */
+  keyId?: string | undefined;
+  /** Page after this (created_at, key_id), newest first. */
+  after?: { createdAt: Date; keyId: string } | undefined;
+  limit: number;
+}
+
+interface KeyStateListRow {
+  key_id: string;
+  key_prefix: string;
+  name: string;
+  env: string;
+  type: string;
+  status: KeyStatusName;
+  scopes: string[];
+  limits: [number | null, number | null, number | null];
+  q: [string, number | null];
+  expires_at: string | null;
+  allowed_origins: string[];
+  grace_ends_at: string | null;
+  replaced_by: string;
+  created_at: string | null;
+  sort_at: string;
+  revoked_at: string | null;
+  end_user_id: string;
+  parent_key_id: string;
+}
+
+/**
+ * Keys of a workspace with their state at `now` (SUPERSEDED only inside its grace, EXPIRED after
+ * it or past expires_at), filtered, newest first, one page; then the page's recent use from the
+ * rollups and the raw decisions. Two steps, so the usage queries touch only the page's keys.
+ */
+export async function queryKeys(
+  ch: ClickHouseDriver,
+  query: KeyQuery,
+): Promise<(KeyView & { sort_at: string })[]> {
+  const states = await ch.query<KeyStateListRow>(
+    `SELECT * FROM (
+       SELECT key_id,
+         argMaxIfMerge(key_prefix) AS key_prefix, argMaxIfMerge(name) AS name,
+         argMaxIfMerge(key_env) AS env, argMaxIfMerge(key_type) AS type,
+         argMaxIfMerge(scopes) AS scopes, argMaxIfMerge(rate_limits) AS limits, argMaxIfMerge(quota) AS q,
+         argMaxIfMerge(expires_at) AS expires_at, argMaxIfMerge(allowed_origins) AS allowed_origins,
+         argMaxIfMerge(status_event) AS status_event, argMaxIfMerge(grace_ends_at) AS grace_ends_at,
+         argMaxIfMerge(replaced_by) AS replaced_by, argMaxIfMerge(end_user_id) AS end_user_id,
+         argMaxIfMerge(parent_key_id) AS parent_key_id, min(created_at) AS created_at,
+         max(revoked_at) AS revoked_at, ifNull(min(created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
+         multiIf(
+           status_event IN ('REVOKED', 'SESSION_REVOKED'), 'REVOKED',
+           status_event = 'EXPIRED' OR (expires_at IS NOT NULL AND expires_at <= {now:DateTime64(3, 'UTC')}), 'EXPIRED',
+           status_event = 'SUPERSEDED' AND ifNull(grace_ends_at > {now:DateTime64(3, 'UTC')}, 0), 'SUPERSEDED',
+           status_event = 'SUPERSEDED', 'EXPIRED',
+           'ACTIVE') AS status
+       FROM key_state
+       WHERE workspace_id = {workspaceId:String} AND ({keyId:String} = '' OR key_id = {keyId:String})
+       GROUP BY key_id
+     )
+     WHERE ({status:String} = '' OR status = {status:String})
+       AND ({env:String} = '' OR env = {env:String})
+       AND startsWith(key_prefix, {prefix:String})
+       AND ({q:String} = '' OR positionCaseInsensitive(key_id, {q:String}) > 0 OR positionCaseInsensitive(name, {q:String}) > 0)
+       AND (sort_at, key_id) < ({afterAt:DateTime64(3, 'UTC')}, {afterKey:String})
+     ORDER BY sort_at DESC, key_id DESC
+     LIMIT {limit:UInt32}`,
+    {
+      workspaceId: query.workspaceId,
+      now: query.now,
+      keyId: query.keyId ?? '',
+      status: query.status ?? '',
+      env: query.env ?? '',
+      prefix: query.prefix ?? '',
+      q: query.q ?? '',
+      // No cursor: start above every key (the far future, and a key id above any real one).
+      afterAt: query.after?.createdAt ?? new Date(Date.UTC(9999, 0, 1)),
+      afterKey: query.after?.keyId ?? '\u{10FFFF}',
+      limit: query.limit,
+    },
+  );
+  if (states.length === 0) return [];
+  const keyIds = states.map((s) => s.key_id);
+  const usage = await ch.query<{
+    key_id: string;
+    requests_24h: number;
+    errors_24h: number;
+    requests_30d: number;
+    last_used_at: string | null;
+    last_client_ip: string | null;
+  }>(
+    `SELECT k.key_id AS key_id,
+            ifNull(h.requests_24h, 0) AS requests_24h, ifNull(h.errors_24h, 0) AS errors_24h,
+            ifNull(d.requests_30d, 0) AS requests_30d, d.last_used_at AS last_used_at, r.last_client_ip AS last_client_ip
+     FROM (SELECT arrayJoin({keyIds:Array(String)}) AS key_id) AS k
+     LEFT JOIN (
+       SELECT key_id, sum(requests) AS requests_24h, sumIf(requests, outcome != 'ALLOWED') AS errors_24h
+       FROM key_usage_hour
+       WHERE workspace_id = {workspaceId:String} AND key_id IN {keyIds:Array(String)}
+         AND bucket >= toStartOfHour({now:DateTime64(3, 'UTC')} - INTERVAL 24 HOUR)
+       GROUP BY key_id
+     ) AS h ON h.key_id = k.key_id
+     LEFT JOIN (
+       SELECT key_id, sum(requests) AS requests_30d, toNullable(max(last_used)) AS last_used_at
+       FROM key_usage_day
+       WHERE workspace_id = {workspaceId:String} AND key_id IN {keyIds:Array(String)}
+         AND bucket >= toStartOfDay({now:DateTime64(3, 'UTC')} - INTERVAL 30 DAY)
+       GROUP BY key_id
+     ) AS d ON d.key_id = k.key_id
+     LEFT JOIN (
+       SELECT key_id, toNullable(argMax(client_ip, occurred_at)) AS last_client_ip
+       FROM auth_decisions
+       WHERE workspace_id = {workspaceId:String} AND key_id IN {keyIds:Array(String)}
+         AND occurred_at >= {now:DateTime64(3, 'UTC')} - INTERVAL 30 DAY
+       GROUP BY key_id
+     ) AS r ON r.key_id = k.key_id
+     SETTINGS join_use_nulls = 1`,
+    { workspaceId: query.workspaceId, keyIds, now: query.now },
+  );
+  const usageById = new Map(usage.map((u) => [u.key_id, u]));
+  return states.map((s) => {
+    const u = usageById.get(s.key_id);
+    const iso = (t: string | null) => (t ? parseClickHouseTime(t).toISOString() : null);
+    return {
+      key_id: s.key_id,
+      key_prefix: s.key_prefix,
+      name: s.name,
+      env: s.env,
+      type: s.type,
+      status: s.status,
+      scopes: s.scopes,
+      rate_limits: { per_minute: s.limits[0], per_hour: s.limits[1], per_day: s.limits[2] },
+      quota: s.q[0] ? { period: s.q[0], limit: s.q[1] } : null,
+      expires_at: iso(s.expires_at),
+      allowed_origins: s.allowed_origins,
+      grace_ends_at: iso(s.grace_ends_at),
+      replaced_by: s.replaced_by || null,
+      created_at: iso(s.created_at),
+      revoked_at: iso(s.revoked_at),
+      end_user_id: s.end_user_id || null,
+      parent_key_id: s.parent_key_id || null,
+      last_used_at: u?.last_used_at && u.requests_30d > 0 ? iso(u.last_used_at) : null,
+      last_client_ip: u?.last_client_ip ?? null,
+      requests_24h: u?.requests_24h ?? 0,
+      requests_30d: u?.requests_30d ?? 0,
+      errors_24h: u?.errors_24h ?? 0,
+      sort_at: s.sort_at,
+    };
+  });
 }

@@ -14,7 +14,7 @@ export type UsageGranularity = keyof typeof KEY_USAGE_TABLES;
 export interface KeyUsageParams {
   workspaceId: string;
   keyId: string;
-  /** Buckets whose start lies in [from, to) are returned. */
+  /** Buckets overlapping [from, to) are returned: a bucket the range cuts into is included. */
   from: Date;
   to: Date;
   granularity: UsageGranularity;
@@ -24,45 +24,158 @@ export interface UsageBucket {
   start: string;
   total: number;
   by_outcome: Partial<Record<Outcome, number>>;
+  /** Decisions that were not ALLOWED. */
+  errors: number;
+  /** Micro-credits. */
+  cost: number;
+  /** Over the decisions that reported a latency; null when none did. */
+  latency_ms: { p50: number; p90: number; p99: number } | null;
 }
 
+/** SQL that floors a bound parameter to its bucket start, per granularity (a closed map). */
+export const BUCKET_FLOOR = {
+  minute: 'toStartOfMinute',
+  hour: 'toStartOfHour',
+  day: 'toStartOfDay',
+} as const satisfies Record<UsageGranularity, string>;
+
 // One fixed statement per rollup table: the table name comes from the closed map above, never
-// from a request; every value is a bound parameter.
+// from a request; every value is a bound parameter. Latency quantiles merge across outcomes.
 const KEY_USAGE_SQL = Object.fromEntries(
   Object.entries(KEY_USAGE_TABLES).map(([granularity, table]) => [
     granularity,
-    `SELECT bucket AS start, outcome, sum(requests) AS requests
+    `SELECT bucket AS start, outcome, sum(requests) AS requests, sum(cost) AS cost,
+            sum(latency_count) AS latency_count,
+            quantilesTDigestMerge(0.5, 0.9, 0.99)(latency) AS latency
      FROM ${table}
      WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
-       AND bucket >= {from:DateTime64(3, 'UTC')} AND bucket < {to:DateTime64(3, 'UTC')}
+       AND bucket >= ${BUCKET_FLOOR[granularity as UsageGranularity]}({from:DateTime64(3, 'UTC')})
+       AND bucket < {to:DateTime64(3, 'UTC')}
      GROUP BY start, outcome
      ORDER BY start, outcome`,
   ]),
 ) as Record<UsageGranularity, string>;
 
-/** Requests of one key per bucket, split by outcome, from the rollups. Empty buckets are left out. */
+const KEY_LATENCY_SQL = Object.fromEntries(
+  Object.entries(KEY_USAGE_TABLES).map(([granularity, table]) => [
+    granularity,
+    `SELECT bucket AS start, sum(latency_count) AS latency_count,
+            quantilesTDigestMerge(0.5, 0.9, 0.99)(latency) AS latency
+     FROM ${table}
+     WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
+       AND bucket >= ${BUCKET_FLOOR[granularity as UsageGranularity]}({from:DateTime64(3, 'UTC')})
+       AND bucket < {to:DateTime64(3, 'UTC')}
+     GROUP BY start`,
+  ]),
+) as Record<UsageGranularity, string>;
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** Requests of one key per bucket: by outcome, errors, cost and latency, from the rollups. Empty buckets are left out. */
 export async function getKeyUsage(ch: ClickHouseDriver, params: KeyUsageParams): Promise<UsageBucket[]> {
-  const rows = await ch.query<{ start: string; outcome: Outcome; requests: number }>(
-    KEY_USAGE_SQL[params.granularity],
-    {
-      workspaceId: params.workspaceId,
-      keyId: params.keyId,
-      from: params.from,
-      to: params.to,
-    },
+  const bound = { workspaceId: params.workspaceId, keyId: params.keyId, from: params.from, to: params.to };
+  const [rows, latencies] = await Promise.all([
+    ch.query<{ start: string; outcome: Outcome; requests: number; cost: number }>(
+      KEY_USAGE_SQL[params.granularity],
+      bound,
+    ),
+    ch.query<{ start: string; latency_count: number; latency: number[] }>(
+      KEY_LATENCY_SQL[params.granularity],
+      bound,
+    ),
+  ]);
+  const latencyByStart = new Map(
+    latencies.map((l) => [
+      parseClickHouseTime(l.start).toISOString(),
+      l.latency_count > 0
+        ? { p50: round(l.latency[0]!), p90: round(l.latency[1]!), p99: round(l.latency[2]!) }
+        : null,
+    ]),
   );
   const buckets: UsageBucket[] = [];
   for (const row of rows) {
     const start = parseClickHouseTime(row.start).toISOString();
     let bucket = buckets.at(-1);
     if (bucket?.start !== start) {
-      bucket = { start, total: 0, by_outcome: {} };
+      bucket = {
+        start,
+        total: 0,
+        by_outcome: {},
+        errors: 0,
+        cost: 0,
+        latency_ms: latencyByStart.get(start) ?? null,
+      };
       buckets.push(bucket);
     }
     bucket.total += row.requests;
     bucket.by_outcome[row.outcome] = row.requests;
+    if (row.outcome !== 'ALLOWED') bucket.errors += row.requests;
+    bucket.cost += row.cost;
   }
   return buckets;
+}
+
+/** Dimensions a key's usage can be split by (raw decisions; a closed map of column names). */
+export const USAGE_GROUP_COLUMNS = {
+  route: 'route',
+  end_user_id: 'end_user_id',
+  client_ip: 'client_ip',
+  region: 'region',
+  origin: 'origin',
+} as const;
+export type UsageGroupBy = keyof typeof USAGE_GROUP_COLUMNS;
+
+const GRANULARITY_MINUTES: Record<UsageGranularity, number> = { minute: 1, hour: 60, day: 1440 };
+
+const KEY_USAGE_GROUPS_SQL = Object.fromEntries(
+  Object.entries(USAGE_GROUP_COLUMNS).map(([groupBy, column]) => [
+    groupBy,
+    `SELECT toStartOfInterval(occurred_at, toIntervalMinute({minutes:UInt32})) AS start,
+            ${column} AS value, outcome, count() AS requests
+     FROM auth_decisions
+     WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
+       AND occurred_at >= toStartOfInterval({from:DateTime64(3, 'UTC')}, toIntervalMinute({minutes:UInt32}))
+       AND occurred_at < {to:DateTime64(3, 'UTC')}
+     GROUP BY start, value, outcome
+     ORDER BY start, value, outcome`,
+  ]),
+) as Record<UsageGroupBy, string>;
+
+export interface UsageGroup {
+  value: string;
+  total: number;
+  by_outcome: Partial<Record<Outcome, number>>;
+}
+
+/** A key's usage per bucket split by one dimension, from the raw decisions (kept KEYTRAIL_RAW_TTL_DAYS). */
+export async function getKeyUsageGroups(
+  ch: ClickHouseDriver,
+  params: KeyUsageParams & { groupBy: UsageGroupBy },
+): Promise<Map<string, UsageGroup[]>> {
+  const rows = await ch.query<{ start: string; value: string; outcome: Outcome; requests: number }>(
+    KEY_USAGE_GROUPS_SQL[params.groupBy],
+    {
+      workspaceId: params.workspaceId,
+      keyId: params.keyId,
+      from: params.from,
+      to: params.to,
+      minutes: GRANULARITY_MINUTES[params.granularity],
+    },
+  );
+  const byStart = new Map<string, UsageGroup[]>();
+  for (const row of rows) {
+    const start = parseClickHouseTime(row.start).toISOString();
+    const groups = byStart.get(start) ?? [];
+    byStart.set(start, groups);
+    let group = groups.at(-1);
+    if (group?.value !== row.value) {
+      group = { value: row.value, total: 0, by_outcome: {} };
+      groups.push(group);
+    }
+    group.total += row.requests;
+    group.by_outcome[row.outcome] = row.requests;
+  }
+  return byStart;
 }
 
 export interface RollupTotals {

@@ -26,6 +26,7 @@ export async function tokenRoutes(app: FastifyInstance, options: { tokens: Token
   app.post<{ Params: { ws: string }; Body: { name: string; scopes: string[] } }>(
     '/v1/workspaces/:ws/tokens',
     {
+      config: { scope: 'admin' },
       schema: {
         params: WS,
         body: {
@@ -48,7 +49,6 @@ export async function tokenRoutes(app: FastifyInstance, options: { tokens: Token
       },
     },
     async (request, reply) => {
-      await app.requireScope(request, 'admin', request.params.ws);
       const created = await options.tokens.create(request.params.ws, request.body.name, request.body.scopes);
       reply.status(201);
       return created;
@@ -58,13 +58,13 @@ export async function tokenRoutes(app: FastifyInstance, options: { tokens: Token
   app.get<{ Params: { ws: string } }>(
     '/v1/workspaces/:ws/tokens',
     {
+      config: { scope: 'admin' },
       schema: {
         params: WS,
         response: { 200: { type: 'object', properties: { tokens: { type: 'array', items: TOKEN_VIEW } } } },
       },
     },
     async (request) => {
-      await app.requireScope(request, 'admin', request.params.ws);
       return { tokens: await options.tokens.list(request.params.ws) };
     },
   );
@@ -72,6 +72,7 @@ export async function tokenRoutes(app: FastifyInstance, options: { tokens: Token
   app.delete<{ Params: { ws: string; tokenId: string } }>(
     '/v1/workspaces/:ws/tokens/:tokenId',
     {
+      config: { scope: 'admin' },
       schema: {
         params: {
           type: 'object',
@@ -81,7 +82,6 @@ export async function tokenRoutes(app: FastifyInstance, options: { tokens: Token
       },
     },
     async (request, reply) => {
-      await app.requireScope(request, 'admin', request.params.ws);
       if (!(await options.tokens.revoke(request.params.ws, request.params.tokenId))) {
         throw new KeytrailError(
           'NOT_FOUND',

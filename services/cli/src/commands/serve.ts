@@ -122,7 +122,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
     lifecycle.add({ name: 'ingest producer', stop: () => ingest.stop() });
     await ingest.register(app);
   }
-  if (wants('api') && ch && tokens) await registerApiRoutes(app, { ch, tokens });
+  if (wants('api') && ch && tokens)
+    await registerApiRoutes(app, { ch, tokens, cursorSecret: adminToken ?? '' });
   const host = options.host ?? (options.allInOne ? '127.0.0.1' : '0.0.0.0');
   const url = await app.listen({ port: config.port, host });
   lifecycle.add({ name: 'http server', stop: () => app.close() });

@@ -89,7 +89,7 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
   app.post(
     '/v1/events',
     {
-      config: { rateLimit: {} },
+      config: { rateLimit: {}, scope: 'ingest' },
       bodyLimit: maxBytes,
       schema: {
         response: {
@@ -119,7 +119,6 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
       },
     },
     async (request, reply) => {
-      await app.requireScope(request, 'ingest');
       const body = request.body as { ndjson?: string; events?: unknown } | undefined;
       let items: unknown[];
       let lineErrors = new Map<number, string>();

@@ -1,0 +1,296 @@
+import { Readable } from 'node:stream';
+import {
+  type BillingPeriod,
+  type ClickHouseDriver,
+  findDecisionsByRequestId,
+  getEndUserBuckets,
+  getProbes,
+  getTopUsage,
+  type ProbesGroupBy,
+  pageBillingExport,
+  parseClickHouseTime,
+  type TopUsageBy,
+} from '@keytrail/clickhouse';
+import { KeytrailError } from '@keytrail/core';
+import type { FastifyInstance } from 'fastify';
+import { csvLine } from '../query/csv.ts';
+import { checkBuckets, GRANULARITY_MS, type Granularity, parseRange } from '../query/range.ts';
+import { BY_OUTCOME, DECISION, ERRORS, GRANULARITY, ID, LIMIT, RANGE, TIME, WS_PARAMS } from './schemas.ts';
+
+const iso = (t: string) => parseClickHouseTime(t).toISOString();
+
+/** Workspace-wide routes: request lookup, top-N usage, end-user usage, billing export, probes. */
+export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickHouseDriver }): Promise<void> {
+  app.get<{ Params: { ws: string; requestId: string } }>(
+    '/v1/workspaces/:ws/requests/:requestId',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'The decision(s) a request id names (the X-Request-Id a caller quotes to support)',
+        tags: ['requests'],
+        params: { type: 'object', required: ['ws', 'requestId'], properties: { ws: ID, requestId: ID } },
+        response: {
+          200: { type: 'object', properties: { decisions: { type: 'array', items: DECISION } } },
+          ...ERRORS,
+        },
+      },
+    },
+    async (request) => {
+      const { ws, requestId } = request.params;
+      const decisions = await findDecisionsByRequestId(ch, { workspaceId: ws, requestId });
+      if (decisions.length === 0)
+        throw new KeytrailError('NOT_FOUND', `No decision with request id ${requestId} in workspace ${ws}.`);
+      return { decisions: decisions.map((d) => ({ ...d, occurred_at: iso(d.occurred_at) })) };
+    },
+  );
+
+  app.get<{
+    Params: { ws: string };
+    Querystring: { from: string; to: string; group_by: TopUsageBy; limit: number };
+  }>(
+    '/v1/workspaces/:ws/usage',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "The workspace's top values of one dimension by requests",
+        tags: ['usage'],
+        params: WS_PARAMS,
+        querystring: {
+          type: 'object',
+          required: ['from', 'to', 'group_by'],
+          additionalProperties: false,
+          properties: {
+            ...RANGE,
+            group_by: { type: 'string', enum: ['key_id', 'end_user_id', 'route', 'outcome', 'client_ip'] },
+            limit: LIMIT,
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              rows: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    value: { type: 'string' },
+                    total: { type: 'integer' },
+                    by_outcome: BY_OUTCOME,
+                    cost: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+          ...ERRORS,
+        },
+      },
+    },
+    async (request) => {
+      const range = parseRange(request.query);
+      const rows = await getTopUsage(ch, {
+        workspaceId: request.params.ws,
+        ...range,
+        groupBy: request.query.group_by,
+        limit: request.query.limit,
+      });
+      return { rows };
+    },
+  );
+
+  app.get<{
+    Params: { ws: string; endUserId: string };
+    Querystring: { from: string; to: string; granularity: Granularity };
+  }>(
+    '/v1/workspaces/:ws/end-users/:endUserId/usage',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "An end user's decisions per bucket, across every key and session",
+        tags: ['usage'],
+        params: { type: 'object', required: ['ws', 'endUserId'], properties: { ws: ID, endUserId: ID } },
+        querystring: {
+          type: 'object',
+          required: ['from', 'to'],
+          additionalProperties: false,
+          properties: { ...RANGE, granularity: GRANULARITY },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              end_user_id: { type: 'string' },
+              granularity: { type: 'string' },
+              buckets: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    start: TIME,
+                    total: { type: 'integer' },
+                    by_outcome: BY_OUTCOME,
+                    cost: { type: 'integer' },
+                    keys: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+          ...ERRORS,
+        },
+      },
+    },
+    async (request) => {
+      const { ws, endUserId } = request.params;
+      const { granularity } = request.query;
+      const range = parseRange(request.query);
+      checkBuckets(range, granularity);
+      const buckets = await getEndUserBuckets(ch, {
+        workspaceId: ws,
+        endUserId,
+        ...range,
+        minutes: GRANULARITY_MS[granularity] / 60_000,
+      });
+      return { end_user_id: endUserId, granularity, buckets };
+    },
+  );
+
+  app.get<{
+    Params: { ws: string };
+    Querystring: { from: string; to: string; period: BillingPeriod; format: 'csv' | 'ndjson' };
+  }>(
+    '/v1/workspaces/:ws/billing/export',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Billable usage per period and end user, streamed as CSV or NDJSON',
+        description:
+          'Billable = ALLOWED decisions of LIVE keys (test and dev keys never); session traffic is billed to its end user; usage with no end user is one row with an empty end_user_id. Days are UTC; from/to are cut to whole days. Rows in (period_start, end_user_id) order: a closed period exports byte-identically twice.',
+        tags: ['billing'],
+        params: WS_PARAMS,
+        querystring: {
+          type: 'object',
+          required: ['from', 'to'],
+          additionalProperties: false,
+          properties: {
+            ...RANGE,
+            period: { type: 'string', enum: ['day', 'month'], default: 'month' },
+            format: { type: 'string', enum: ['csv', 'ndjson'], default: 'csv' },
+          },
+        },
+        response: {
+          200: {
+            description: 'period_start, end_user_id, billable_requests, cost_micros, keys',
+            content: {
+              'text/csv': { schema: { type: 'string' } },
+              'application/x-ndjson': { schema: { type: 'string' } },
+            },
+          },
+          ...ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { ws } = request.params;
+      const { period, format } = request.query;
+      const range = parseRange(request.query);
+      const fromDay = range.from.toISOString().slice(0, 10);
+      const toDay = range.to.toISOString().slice(0, 10);
+      if (fromDay >= toDay)
+        throw new KeytrailError('VALIDATION_FAILED', 'to: the range must cover at least one whole UTC day', {
+          details: [{ path: 'to', message: 'the range must cover at least one whole UTC day' }],
+        });
+      const name = `keytrail-billing-${ws.replace(/[^A-Za-z0-9_.-]/g, '_')}-${fromDay}-${toDay}-${period}.${format}`;
+      const pages = pageBillingExport(ch, { workspaceId: ws, fromDay, toDay, period });
+      reply
+        .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
+        .header('content-disposition', `attachment; filename="${name}"`);
+      // A generator that the response pulls from: one page in memory at a time, and the next page
+      // is only read once the client has taken the previous one.
+      async function* lines() {
+        if (format === 'csv')
+          yield csvLine(['period_start', 'end_user_id', 'billable_requests', 'cost_micros', 'keys']);
+        for await (const page of pages) {
+          let chunk = '';
+          for (const row of page)
+            chunk +=
+              format === 'csv'
+                ? csvLine([
+                    row.period_start,
+                    row.end_user_id,
+                    row.billable_requests,
+                    row.cost_micros,
+                    row.keys,
+                  ])
+                : `${JSON.stringify(row)}\n`;
+          yield chunk;
+        }
+      }
+      return reply.send(Readable.from(lines()));
+    },
+  );
+
+  app.get<{
+    Params: { ws: string };
+    Querystring: { from: string; to: string; group_by: ProbesGroupBy; limit: number };
+  }>(
+    '/v1/workspaces/:ws/probes',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Invalid, expired and revoked key attempts by source IP, key prefix or presented key hash',
+        tags: ['probes'],
+        params: WS_PARAMS,
+        querystring: {
+          type: 'object',
+          required: ['from', 'to'],
+          additionalProperties: false,
+          properties: {
+            ...RANGE,
+            group_by: {
+              type: 'string',
+              enum: ['client_ip', 'key_prefix', 'presented_key_hash'],
+              default: 'client_ip',
+            },
+            limit: LIMIT,
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              rows: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    value: { type: 'string' },
+                    attempts: { type: 'integer' },
+                    distinct_key_hashes: { type: 'integer' },
+                    distinct_ips: { type: 'integer' },
+                    first_seen: TIME,
+                    last_seen: TIME,
+                  },
+                },
+              },
+            },
+          },
+          ...ERRORS,
+        },
+      },
+    },
+    async (request) => {
+      const range = parseRange(request.query);
+      const rows = await getProbes(ch, {
+        workspaceId: request.params.ws,
+        ...range,
+        groupBy: request.query.group_by,
+        limit: request.query.limit,
+      });
+      return {
+        rows: rows.map((r) => ({ ...r, first_seen: iso(r.first_seen), last_seen: iso(r.last_seen) })),
+      };
+    },
+  );
+}
