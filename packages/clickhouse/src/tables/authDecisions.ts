@@ -132,7 +132,8 @@ export function listKeyDecisions(
        AND ({outcome:String} = '' OR outcome = {outcome:String})
        AND ({clientIp:String} = '' OR client_ip = {clientIp:String})
        AND ({endUserId:String} = '' OR end_user_id = {endUserId:String})
-       AND (occurred_at, event_id) < ({afterAt:DateTime64(3, 'UTC')}, toUUID({afterId:String}))
+       -- event_id as text on both sides, as in ORDER BY (the alias): one order for paging and sorting
+       AND (occurred_at, toString(auth_decisions.event_id)) < ({afterAt:DateTime64(3, 'UTC')}, {afterId:String})
      ORDER BY occurred_at DESC, event_id DESC
      LIMIT {limit:UInt32}`,
     {

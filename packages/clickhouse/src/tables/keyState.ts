@@ -155,7 +155,7 @@ export async function queryKeys(
          argMaxIfMerge(status_event) AS status_event, argMaxIfMerge(grace_ends_at) AS grace_ends_at,
          argMaxIfMerge(replaced_by) AS replaced_by, argMaxIfMerge(end_user_id) AS end_user_id,
          argMaxIfMerge(parent_key_id) AS parent_key_id, min(created_at) AS created_at,
-         max(revoked_at) AS revoked_at, ifNull(min(created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
+         max(revoked_at) AS revoked_at, ifNull(min(key_state.created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
          multiIf(
            status_event IN ('REVOKED', 'SESSION_REVOKED'), 'REVOKED',
            status_event = 'EXPIRED' OR (expires_at IS NOT NULL AND expires_at <= {now:DateTime64(3, 'UTC')}), 'EXPIRED',

@@ -1,0 +1,550 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freePort,
+  type KeytrailProcess,
+  spawnKeytrail,
+  tempDir,
+  testBrokers,
+  uniquePrefix,
+  waitFor,
+} from './kit/index.ts';
+
+const ADMIN = 'kt_admin_query_api_0123456789abcdef';
+const WS = 'ws_q';
+const HOUR = 3_600_000;
+// A whole hour three hours ago: every decision is inside the last 24 h and the last 30 days.
+const H = Math.floor((Date.now() - 3 * HOUR) / HOUR) * HOUR;
+const at = (minutes: number) => new Date(H + minutes * 60_000).toISOString();
+const FROM = new Date(H - HOUR).toISOString();
+const TO = new Date(H + 3 * HOUR).toISOString();
+
+let n = 0;
+const id = () => `0193ffff-0000-7000-8000-${(++n).toString(16).padStart(12, '0')}`;
+const lifecycle = (fields: Record<string, unknown>) => ({
+  type: 'key_lifecycle',
+  event_id: id(),
+  workspace_id: WS,
+  ...fields,
+});
+const decision = (fields: Record<string, unknown>) => ({
+  type: 'auth_decision',
+  event_id: id(),
+  workspace_id: WS,
+  request_id: `req_${n}`,
+  ...fields,
+});
+
+function traffic() {
+  const events: Record<string, unknown>[] = [
+    lifecycle({
+      lifecycle_type: 'CREATED',
+      key_id: 'key_live',
+      occurred_at: at(-50),
+      key_prefix: 'pf_live_aaaa',
+      key_env: 'LIVE',
+      key_type: 'SECRET',
+      name: 'Production',
+      scopes: ['read'],
+      rate_limits: { per_minute: 100, per_hour: null, per_day: null },
+    }),
+    lifecycle({
+      lifecycle_type: 'SCOPES_CHANGED',
+      key_id: 'key_live',
+      occurred_at: at(-40),
+      scopes: ['read', 'build'],
+    }),
+    lifecycle({
+      lifecycle_type: 'CREATED',
+      key_id: 'key_old',
+      occurred_at: at(-55),
+      key_prefix: 'pf_live_oooo',
+      key_env: 'LIVE',
+      name: 'Old',
+    }),
+    lifecycle({
+      lifecycle_type: 'SUPERSEDED',
+      key_id: 'key_old',
+      occurred_at: at(-30),
+      grace_ends_at: Date.now() + 24 * HOUR,
+      replaced_by: 'key_live',
+    }),
+    lifecycle({
+      lifecycle_type: 'CREATED',
+      key_id: 'key_rev',
+      occurred_at: at(-58),
+      key_prefix: 'pf_live_rrrr',
+      key_env: 'LIVE',
+      name: 'Leaked',
+    }),
+    lifecycle({
+      lifecycle_type: 'REVOKED',
+      key_id: 'key_rev',
+      occurred_at: at(-20),
+      reason: 'leaked in a repo',
+    }),
+    lifecycle({
+      lifecycle_type: 'CREATED',
+      key_id: 'key_test',
+      occurred_at: at(-57),
+      key_prefix: 'pf_test_tttt',
+      key_env: 'TEST',
+      name: 'CI',
+    }),
+    lifecycle({
+      lifecycle_type: 'SESSION_ISSUED',
+      key_id: 'sess_1',
+      session_id: 'sess_1',
+      end_user_id: 'eu_1',
+      parent_key_id: 'key_live',
+      occurred_at: at(-10),
+    }),
+  ];
+  // key_live: 30 allowed from one IP over 12:50–13:19 (relative), cost 1,000 each.
+  for (let i = 0; i < 30; i++)
+    events.push(
+      decision({
+        occurred_at: at(50 + i),
+        key_id: 'key_live',
+        key_prefix: 'pf_live_aaaa',
+        key_env: 'LIVE',
+        outcome: 'ALLOWED',
+        route: '/v1/apps',
+        client_ip: '10.0.0.1',
+        region: 'eu-west-1',
+        latency_ms: 10 + i,
+        cost: 1_000,
+      }),
+    );
+  // Session traffic of eu_1 through key_live, and of an end user whose id is a spreadsheet formula.
+  for (let i = 0; i < 5; i++)
+    events.push(
+      decision({
+        occurred_at: at(90 + i),
+        key_id: 'key_live',
+        key_env: 'LIVE',
+        credential: 'SESSION_TOKEN',
+        session_id: 'sess_1',
+        end_user_id: 'eu_1',
+        outcome: 'ALLOWED',
+        route: '/v1/apps/:appId/generate',
+        client_ip: '10.0.0.1',
+        cost: 15_000,
+      }),
+    );
+  events.push(
+    decision({
+      occurred_at: at(95),
+      key_id: 'key_live',
+      key_env: 'LIVE',
+      credential: 'SESSION_TOKEN',
+      session_id: 'sess_x',
+      end_user_id: '=HYPERLINK("http://x")',
+      outcome: 'ALLOWED',
+      client_ip: '10.0.0.2',
+      cost: 7,
+    }),
+  );
+  // A refusal from a new IP (the compromise view marks it new), and test-key traffic (never billed).
+  events.push(
+    decision({
+      occurred_at: at(100),
+      key_id: 'key_live',
+      key_env: 'LIVE',
+      outcome: 'MISSING_SCOPE',
+      http_status: 403,
+      client_ip: '203.0.113.9',
+      origin: 'https://evil.example',
+      user_agent: 'curl/8',
+    }),
+  );
+  for (let i = 0; i < 4; i++)
+    events.push(
+      decision({
+        occurred_at: at(60 + i),
+        key_id: 'key_test',
+        key_env: 'TEST',
+        outcome: 'ALLOWED',
+        client_ip: '10.0.0.3',
+        cost: 500,
+      }),
+    );
+  // A probe: 20 wrong keys from one IP.
+  for (let i = 0; i < 20; i++)
+    events.push(
+      decision({
+        occurred_at: at(110 + i / 10),
+        key_id: null,
+        key_prefix: 'pf_live_zzzz',
+        presented_key_hash: `h${i % 5}`,
+        outcome: 'INVALID_KEY',
+        http_status: 401,
+        client_ip: '198.51.100.7',
+      }),
+    );
+  events.push({
+    ...decision({ occurred_at: at(60), key_id: 'key_other', key_env: 'LIVE', outcome: 'ALLOWED' }),
+    workspace_id: 'ws_other',
+  });
+  // A key of its own for the paging test (test env, its own end user: no other answer counts it).
+  for (let i = 0; i < 25; i++)
+    events.push(
+      decision({
+        occurred_at: at(40 + (i % 5)),
+        key_id: 'key_pager',
+        key_env: 'TEST',
+        end_user_id: 'eu_pager',
+        outcome: i % 4 ? 'ALLOWED' : 'RATE_LIMITED',
+        http_status: i % 4 ? 200 : 429,
+        client_ip: `10.1.0.${i % 3}`,
+      }),
+    );
+  return events;
+}
+
+describe('the query API answers what security and billing ask', () => {
+  let app: KeytrailProcess;
+  let url: string;
+  const sent = traffic();
+  const get = async (path: string, token = ADMIN) => {
+    const response = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const text = await response.text();
+    // biome-ignore lint/suspicious/noExplicitAny: each test reads the JSON shape of its own route
+    let body: any;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+    return { status: response.status, body, headers: response.headers };
+  };
+
+  beforeAll(async () => {
+    app = spawnKeytrail(['up'], {
+      KEYTRAIL_KAFKA_BROKERS: testBrokers().join(','),
+      KEYTRAIL_TOPIC_PREFIX: uniquePrefix('query'),
+      KEYTRAIL_DATA_DIR: tempDir('query'),
+      KEYTRAIL_PORT: String(await freePort()),
+      KEYTRAIL_ADMIN_TOKEN: ADMIN,
+    });
+    url = (await app.waitForOutput(/Keytrail is up at (http:\/\/\S+)/))[1]!;
+    const posted = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events: sent }),
+    });
+    expect(await posted.json()).toEqual({ accepted: sent.length, rejected: [] });
+    const decisions = sent.filter((e) => e.type === 'auth_decision' && e.workspace_id === WS).length;
+    await waitFor(
+      'everything projected',
+      async () => {
+        const top = await get(`/v1/workspaces/${WS}/usage?from=${FROM}&to=${TO}&group_by=outcome`);
+        const total = (top.body.rows ?? []).reduce((s: number, r: { total: number }) => s + r.total, 0);
+        const keys = await get(`/v1/workspaces/${WS}/keys`);
+        if (total !== decisions || keys.body.keys?.length !== 5)
+          throw new Error(
+            `${total} of ${decisions} decisions, keys: ${JSON.stringify(keys.body).slice(0, 300)}; top: ${JSON.stringify(top.body).slice(0, 300)}`,
+          );
+        return true;
+      },
+      60_000,
+    );
+  });
+
+  afterAll(async () => {
+    await app?.terminate();
+  });
+
+  it('lists keys with their state now, recent use and filters, paged by an opaque cursor', async () => {
+    const all = await get(`/v1/workspaces/${WS}/keys`);
+    const byId = Object.fromEntries(all.body.keys.map((k: { key_id: string }) => [k.key_id, k]));
+    expect(byId.key_live).toMatchObject({
+      status: 'ACTIVE',
+      env: 'LIVE',
+      name: 'Production',
+      scopes: ['read', 'build'],
+      requests_24h: 37,
+      requests_30d: 37,
+      errors_24h: 1,
+      last_client_ip: '203.0.113.9',
+      rate_limits: { per_minute: 100 },
+    });
+    expect(byId.key_old).toMatchObject({
+      status: 'SUPERSEDED',
+      replaced_by: 'key_live',
+      requests_24h: 0,
+      last_used_at: null,
+    });
+    expect(byId.key_rev).toMatchObject({ status: 'REVOKED' });
+    expect(byId.sess_1).toMatchObject({ status: 'ACTIVE', end_user_id: 'eu_1', parent_key_id: 'key_live' });
+    expect(
+      (await get(`/v1/workspaces/${WS}/keys?status=REVOKED`)).body.keys.map(
+        (k: { key_id: string }) => k.key_id,
+      ),
+    ).toEqual(['key_rev']);
+    expect(
+      (await get(`/v1/workspaces/${WS}/keys?env=TEST`)).body.keys.map((k: { key_id: string }) => k.key_id),
+    ).toEqual(['key_test']);
+    expect(
+      (await get(`/v1/workspaces/${WS}/keys?q=leak`)).body.keys.map((k: { key_id: string }) => k.key_id),
+    ).toEqual(['key_rev']);
+    // Two at a time: every key once, newest first, then no cursor.
+    const seen: string[] = [];
+    let cursor = '';
+    for (let page = 0; page < 5; page++) {
+      const reply = await get(`/v1/workspaces/${WS}/keys?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...reply.body.keys.map((k: { key_id: string }) => k.key_id));
+      if (!reply.body.next_cursor) break;
+      cursor = reply.body.next_cursor;
+    }
+    expect(seen).toEqual(all.body.keys.map((k: { key_id: string }) => k.key_id));
+    expect(new Set(seen).size).toBe(5);
+  });
+
+  it("shows a key's lifecycle, oldest first, with what each event changed; 404 for an unknown key", async () => {
+    const page = await get(`/v1/workspaces/${WS}/keys/key_live`);
+    expect(page.body.key.key_id).toBe('key_live');
+    expect(page.body.timeline.map((t: { lifecycle_type: string }) => t.lifecycle_type)).toEqual([
+      'CREATED',
+      'SCOPES_CHANGED',
+    ]);
+    expect(page.body.timeline[1].changes).toEqual({ scopes: { from: ['read'], to: ['read', 'build'] } });
+    const old = await get(`/v1/workspaces/${WS}/keys/key_old`);
+    expect(old.body.timeline[1].changes).toMatchObject({ replaced_by: { from: null, to: 'key_live' } });
+    const missing = await get(`/v1/workspaces/${WS}/keys/nope`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('NOT_FOUND');
+  });
+
+  it('includes the bucket a range cuts into, with errors, cost, latency and a group_by split', async () => {
+    // 12:44 → 13:16 relative to H: cuts into the hours H and H+1.
+    const usage = await get(
+      `/v1/workspaces/${WS}/keys/key_live/usage?from=${at(44)}&to=${at(76)}&granularity=hour&group_by=client_ip`,
+    );
+    expect(usage.status).toBe(200);
+    expect(usage.body.buckets.map((b: { start: string }) => b.start)).toEqual([at(0), at(60)]);
+    const first = usage.body.buckets[0];
+    expect(first).toMatchObject({ total: 10, errors: 0, cost: 10_000, by_outcome: { ALLOWED: 10 } });
+    expect(first.latency_ms.p50).toBeGreaterThan(10);
+    expect(first.groups).toEqual([{ value: '10.0.0.1', total: 10, by_outcome: { ALLOWED: 10 } }]);
+  });
+
+  it('pages raw decisions newest first, each exactly once, while new ones arrive', async () => {
+    const q = `from=${FROM}&to=${TO}`;
+    const ids: string[] = [];
+    let cursor = '';
+    for (let page = 0; page < 20; page++) {
+      const reply = await get(
+        `/v1/workspaces/${WS}/keys/key_pager/decisions?${q}&limit=7${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      ids.push(...reply.body.decisions.map((d: { event_id: string }) => d.event_id));
+      if (page === 1) {
+        // Newer decisions arrive mid-paging; the pages already handed out are not disturbed.
+        await fetch(`${url}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            events: [
+              decision({
+                occurred_at: at(119),
+                key_id: 'key_pager',
+                key_env: 'TEST',
+                end_user_id: 'eu_pager',
+                outcome: 'ALLOWED',
+              }),
+            ],
+          }),
+        });
+      }
+      if (!reply.body.next_cursor) break;
+      cursor = reply.body.next_cursor;
+    }
+    const expected = sent.filter((e) => e.key_id === 'key_pager');
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.sort()).toEqual(expected.map((e) => e.event_id as string).sort());
+    // Same-time decisions (five per minute here) keep their order across pages by event id.
+    expect(ids).toHaveLength(25);
+    const filtered = await get(`/v1/workspaces/${WS}/keys/key_live/decisions?${q}&outcome=MISSING_SCOPE`);
+    expect(filtered.body.decisions).toHaveLength(1);
+    expect(filtered.body.decisions[0]).toMatchObject({ client_ip: '203.0.113.9', http_status: 403 });
+  });
+
+  it('shows where a key was used from, marking sources not seen in the baseline as new', async () => {
+    const activity = await get(
+      `/v1/workspaces/${WS}/keys/key_live/activity?from=${at(96)}&to=${TO}&baseline_days=7`,
+    );
+    expect(activity.body.sources).toEqual([
+      expect.objectContaining({
+        client_ip: '203.0.113.9',
+        origin: 'https://evil.example',
+        requests: 1,
+        by_outcome: { MISSING_SCOPE: 1 },
+        new: true,
+      }),
+    ]);
+    const wider = await get(`/v1/workspaces/${WS}/keys/key_live/activity?from=${at(90)}&to=${TO}`);
+    const known = wider.body.sources.find((s: { client_ip: string }) => s.client_ip === '10.0.0.1');
+    expect(known.new).toBe(false); // used from it before 90
+  });
+
+  it('finds a request by its id, 404 when none', async () => {
+    const target = sent.find((e) => e.outcome === 'MISSING_SCOPE')!;
+    const found = await get(`/v1/workspaces/${WS}/requests/${target.request_id}`);
+    expect(found.body.decisions).toEqual([
+      expect.objectContaining({ event_id: target.event_id, outcome: 'MISSING_SCOPE' }),
+    ]);
+    expect((await get(`/v1/workspaces/${WS}/requests/req_nope`)).status).toBe(404);
+  });
+
+  it('ranks the workspace by key, end user, route, outcome and client IP; probes by IP, prefix and key hash', async () => {
+    const byKey = await get(`/v1/workspaces/${WS}/usage?from=${FROM}&to=${TO}&group_by=key_id`);
+    expect(byKey.body.rows[0]).toMatchObject({ value: 'key_live', total: 37, cost: 30_000 + 75_000 + 7 });
+    const byUser = await get(`/v1/workspaces/${WS}/usage?from=${FROM}&to=${TO}&group_by=end_user_id&limit=1`);
+    expect(byUser.body.rows).toEqual([expect.objectContaining({ value: '', total: 55 })]);
+    const probes = await get(`/v1/workspaces/${WS}/probes?from=${FROM}&to=${TO}&group_by=client_ip`);
+    expect(probes.body.rows).toEqual([
+      expect.objectContaining({
+        value: '198.51.100.7',
+        attempts: 20,
+        distinct_key_hashes: 5,
+        distinct_ips: 1,
+      }),
+    ]);
+    const byHash = await get(`/v1/workspaces/${WS}/probes?from=${FROM}&to=${TO}&group_by=presented_key_hash`);
+    expect(byHash.body.rows.map((r: { value: string; attempts: number }) => [r.value, r.attempts])).toEqual([
+      ['h0', 4],
+      ['h1', 4],
+      ['h2', 4],
+      ['h3', 4],
+      ['h4', 4],
+    ]);
+    const euUsage = await get(
+      `/v1/workspaces/${WS}/end-users/eu_1/usage?from=${FROM}&to=${TO}&granularity=day`,
+    );
+    expect(euUsage.body.buckets).toEqual([
+      expect.objectContaining({ total: 5, cost: 75_000, keys: 1, by_outcome: { ALLOWED: 5 } }),
+    ]);
+  });
+
+  it('exports billing by end user, live keys only, reconciling with the live ALLOWED total, byte-identical twice', async () => {
+    const day = new Date(H).toISOString().slice(0, 10);
+    const next = new Date(H + 24 * HOUR).toISOString().slice(0, 10);
+    const path = `/v1/workspaces/${WS}/billing/export?from=${day}T00:00:00Z&to=${next}T00:00:00Z&period=day`;
+    // The range may straddle midnight UTC: take two days to be sure every decision is inside.
+    const wide = path
+      .replace(`to=${next}`, `to=${new Date(H + 48 * HOUR).toISOString().slice(0, 10)}`)
+      .replace(`from=${day}`, `from=${new Date(H - 24 * HOUR).toISOString().slice(0, 10)}`);
+    const csv = await get(`${wide}&format=csv`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(csv.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="keytrail-billing-ws_q-.*-day\.csv"$/,
+    );
+    const lines = (csv.body as string).trim().split('\r\n');
+    expect(lines[0]).toBe('period_start,end_user_id,billable_requests,cost_micros,keys');
+    // The formula-looking end user id is neutralised, and quoted for its quotes.
+    expect(csv.body).toContain(`"'=HYPERLINK(""http://x"")"`);
+    const ndjson = await get(`${wide}&format=ndjson`);
+    const rows = (ndjson.body as string)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const billable = rows.reduce((s: number, r: { billable_requests: number }) => s + r.billable_requests, 0);
+    const liveAllowed = sent.filter(
+      (e) =>
+        e.type === 'auth_decision' &&
+        e.workspace_id === WS &&
+        e.key_env === 'LIVE' &&
+        e.outcome === 'ALLOWED',
+    ).length;
+    expect(billable).toBe(liveAllowed);
+    expect(rows.find((r: { end_user_id: string }) => r.end_user_id === 'eu_1')).toMatchObject({
+      billable_requests: 5,
+      cost_micros: 75_000,
+      keys: 1,
+    });
+    expect(rows.find((r: { end_user_id: string }) => r.end_user_id === '')).toMatchObject({
+      billable_requests: 30,
+    });
+    const again = await get(`${wide}&format=csv`);
+    expect(again.body).toBe(csv.body);
+  });
+
+  it('serves OpenAPI 3.1 generated from the route schemas, rendered at /docs', async () => {
+    const doc = await get('/openapi.json');
+    expect(doc.body.openapi).toBe('3.1.0');
+    const paths = Object.keys(doc.body.paths);
+    for (const p of [
+      '/v1/events',
+      '/v1/workspaces/{ws}/tokens',
+      '/v1/workspaces/{ws}/keys',
+      '/v1/workspaces/{ws}/keys/{keyId}/usage',
+      '/v1/workspaces/{ws}/billing/export',
+      '/v1/workspaces/{ws}/probes',
+    ])
+      expect(paths).toContain(p);
+    expect(doc.body.paths['/v1/workspaces/{ws}/keys'].get.responses['403']).toBeDefined();
+    const docs = await fetch(`${url}/docs/`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toMatch(/swagger/i);
+  });
+
+  it('answers every workspace route with 403 for another workspace and for a token lacking the scope (enumerated from OpenAPI)', async () => {
+    const token = async (ws: string, scopes: string[]): Promise<string> => {
+      const created = await fetch(`${url}/v1/workspaces/${ws}/tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `t-${scopes.join('-')}`, scopes }),
+      });
+      return ((await created.json()) as { token: string }).token;
+    };
+    const otherWorkspace = await token('ws_other', ['read', 'admin', 'webhook:write']);
+    const ingestOnly = await token(WS, ['ingest']);
+    const doc = (await get('/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(doc.paths).filter(([p]) => p.startsWith('/v1/workspaces/{ws}'));
+    expect(routes.length).toBeGreaterThanOrEqual(11);
+    for (const [path, methods] of routes) {
+      const concrete = path.replace('{ws}', WS).replace(/\{[^}]+\}/g, 'x');
+      for (const method of Object.keys(methods)) {
+        for (const [who, bearer] of [
+          ['another workspace', otherWorkspace],
+          ['a token without the scope', ingestOnly],
+        ]) {
+          const reply = await fetch(`${url}${concrete}`, {
+            method: method.toUpperCase(),
+            headers: {
+              authorization: `Bearer ${bearer}`,
+              ...(method === 'get' || method === 'delete' ? {} : { 'content-type': 'application/json' }),
+            },
+            ...(method === 'get' || method === 'delete' ? {} : { body: '{}' }),
+          });
+          expect(reply.status, `${method.toUpperCase()} ${path} with ${who}`).toBe(403);
+        }
+      }
+    }
+  });
+
+  it.each([
+    ['an unparseable time', `/v1/workspaces/${WS}/keys/key_live/usage?from=yesterday&to=${TO}`, 'from'],
+    ['from after to', `/v1/workspaces/${WS}/keys/key_live/usage?from=${TO}&to=${FROM}`, 'from'],
+    [
+      'too many buckets',
+      `/v1/workspaces/${WS}/keys/key_live/usage?from=2025-01-01T00:00:00Z&to=${TO}&granularity=minute`,
+      'granularity',
+    ],
+    ['a limit of 0', `/v1/workspaces/${WS}/keys?limit=0`, 'limit'],
+    ['a limit of 1,001', `/v1/workspaces/${WS}/keys?limit=1001`, 'limit'],
+    [
+      'a tampered cursor',
+      `/v1/workspaces/${WS}/keys?cursor=eyJhdCI6IjIwMDAifQ.AAAAAAAAAAAAAAAAAAAAAA`,
+      'cursor',
+    ],
+    ['an unknown group_by', `/v1/workspaces/${WS}/usage?from=${FROM}&to=${TO}&group_by=password`, 'group_by'],
+  ])('refuses %s with 400 VALIDATION_FAILED and details', async (_what, path, field) => {
+    const reply = await get(path);
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.code).toBe('VALIDATION_FAILED');
+    expect(JSON.stringify(reply.body.error.details)).toContain(field);
+    expect(reply.body.error.request_id).toBe(reply.headers.get('x-request-id'));
+  });
+});
