@@ -27,6 +27,10 @@ describe('keytrail up --demo', () => {
     expect(output).toMatch(/20000 decisions queryable/);
     // The probe attack comes from three addresses; the demo shows them.
     expect(output).toMatch(/198\.51\.100\.\d+\s+\d+ attempts/);
+    // It ends with answers from the query API: busiest keys, where one was used from, billing.
+    expect(output).toMatch(/Busiest keys in ws_1[\s\S]*key_\d+_\d+\s+\d+ requests/);
+    expect(output).toMatch(/Where key_\d+_\d+ was used from[\s\S]*\d+ requests/);
+    expect(output).toMatch(/period_start,end_user_id,billable_requests,cost_micros,keys/);
     expect(javaProcessesUsing(dataDir)).toEqual([]);
     expect(await isPortFree(port)).toBe(true);
   });

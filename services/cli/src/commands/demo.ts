@@ -1,4 +1,4 @@
-import { type ClickHouseDriver, countAuthDecisions, getProbeSources } from '@keytrail/clickhouse';
+import { type ClickHouseDriver, countAuthDecisions } from '@keytrail/clickhouse';
 import { sleep } from '@keytrail/core';
 import { simulate } from './simulate.ts';
 
@@ -39,29 +39,59 @@ export async function runDemo(options: {
   process.stdout.write('\n');
 
   const from = new Date(startMs - 60_000).toISOString();
-  const to = new Date().toISOString();
-  const usage = await fetch(
-    `${options.url}/v1/workspaces/ws_1/keys/key_1_3/usage?from=${from}&to=${to}&granularity=hour`,
-    { headers: { authorization: `Bearer ${options.token}` } },
-  ).then((r) => r.json());
-  console.log('\nUsage of key_1_3 (GET /v1/workspaces/ws_1/keys/key_1_3/usage, hourly):');
-  console.log(JSON.stringify(usage, null, 2));
+  const to = new Date(Date.now() + 60_000).toISOString();
+  // Every answer below comes through the public API, as a user would ask it.
+  const ask = async (path: string) => {
+    const response = await fetch(`${options.url}${path}`, {
+      headers: { authorization: `Bearer ${options.token}` },
+    });
+    return response.headers.get('content-type')?.startsWith('application/json')
+      ? response.json()
+      : response.text();
+  };
+  const range = `from=${from}&to=${to}`;
 
-  const probes = await getProbeSources(options.ch, {
-    workspaceId: 'ws_1',
-    from: new Date(from),
-    to: new Date(to),
-    limit: 5,
-  });
-  console.log('\nLeaked-key probes in ws_1 by source IP:');
-  for (const p of probes)
+  const probes = (await ask(`/v1/workspaces/ws_1/probes?${range}&group_by=client_ip&limit=5`)) as {
+    rows: { value: string; attempts: number; distinct_key_hashes: number }[];
+  };
+  console.log('\nTop probing IPs in ws_1 (GET /v1/workspaces/ws_1/probes?group_by=client_ip):');
+  for (const p of probes.rows)
     console.log(
-      `  ${p.client_ip.padEnd(16)} ${String(p.attempts).padStart(6)} attempts, ${p.distinct_prefixes} key prefixes`,
+      `  ${p.value.padEnd(16)} ${String(p.attempts).padStart(6)} attempts, ${p.distinct_key_hashes} distinct keys`,
     );
+
+  const top = (await ask(`/v1/workspaces/ws_1/usage?${range}&group_by=key_id&limit=3`)) as {
+    rows: { value: string; total: number; by_outcome: Record<string, number> }[];
+  };
+  console.log('\nBusiest keys in ws_1 (GET /v1/workspaces/ws_1/usage?group_by=key_id):');
+  for (const r of top.rows)
+    console.log(
+      `  ${r.value.padEnd(12)} ${String(r.total).padStart(6)} requests ${JSON.stringify(r.by_outcome)}`,
+    );
+
+  const key = top.rows[0]?.value ?? 'key_1_3';
+  const activity = (await ask(`/v1/workspaces/ws_1/keys/${key}/activity?${range}&limit=5`)) as {
+    sources: { client_ip: string; requests: number; new: boolean; by_outcome: Record<string, number> }[];
+  };
+  console.log(`\nWhere ${key} was used from (GET /v1/workspaces/ws_1/keys/${key}/activity):`);
+  for (const a of activity.sources)
+    console.log(
+      `  ${a.client_ip.padEnd(16)} ${String(a.requests).padStart(6)} requests${a.new ? '  NEW' : ''}`,
+    );
+
+  const day = (t: string) => t.slice(0, 10);
+  const nextDay = new Date(Date.now() + 86_400_000).toISOString();
+  const billing = (await ask(
+    `/v1/workspaces/ws_1/billing/export?from=${day(from)}T00:00:00Z&to=${day(nextDay)}T00:00:00Z&period=day&format=csv`,
+  )) as string;
+  console.log('\nBilling export excerpt (GET /v1/workspaces/ws_1/billing/export?period=day&format=csv):');
+  for (const line of billing.trim().split('\r\n').slice(0, 6)) console.log(`  ${line}`);
+
   console.log(
     `\nDemo: ${result.accepted} events accepted in ${result.requests} requests, ${rows} decisions queryable.`,
   );
+  console.log(`API reference: ${options.url}/docs`);
   console.log(
-    `Try: curl -H 'authorization: Bearer ${options.token}' '${options.url}/v1/workspaces/ws_1/keys/key_1_3/usage?from=${from}&to=${to}&granularity=minute'`,
+    `Try: curl -H 'authorization: Bearer ${options.token}' '${options.url}/v1/workspaces/ws_1/keys/${key}/usage?${range}&granularity=hour'`,
   );
 }
