@@ -162,15 +162,15 @@ describe('order and late data', () => {
         key_prefix: 'pf_live_rot1',
         key_env: 'LIVE',
         rate_limit_per_minute: 100,
-        status: 'superseded_in_grace',
+        status: 'SUPERSEDED',
         replaced_by: 'k_new',
         usage_count: 51,
       });
       expect(new Date(keys.k_rot!.last_used!).getTime()).toBe(NOW - HOUR + 49_000);
-      expect(keys.k_old).toMatchObject({ status: 'expired', usage_count: 0, last_used: null });
-      expect(keys.k_rev).toMatchObject({ status: 'revoked', rate_limit_per_minute: 10 });
-      expect(keys.k_exp).toMatchObject({ status: 'expired' });
-      expect(keys.sess_1).toMatchObject({ status: 'active', end_user_id: 'user_42', parent_key_id: 'k_rot' });
+      expect(keys.k_old).toMatchObject({ status: 'EXPIRED', usage_count: 0, last_used: null });
+      expect(keys.k_rev).toMatchObject({ status: 'REVOKED', rate_limit_per_minute: 10 });
+      expect(keys.k_exp).toMatchObject({ status: 'EXPIRED' });
+      expect(keys.sess_1).toMatchObject({ status: 'ACTIVE', end_user_id: 'user_42', parent_key_id: 'k_rot' });
 
       // The late decision sits in its own minute, hour and day, nine hours back.
       const minute = await getKeyUsage(ch, {
@@ -185,6 +185,9 @@ describe('order and late data', () => {
           start: new Date(Math.floor(late.occurred_at / 60_000) * 60_000).toISOString(),
           total: 1,
           by_outcome: { EXPIRED_KEY: 1 },
+          errors: 1,
+          cost: expect.any(Number),
+          latency_ms: expect.anything(),
         },
       ]);
       const hours = await getKeyUsage(ch, {

@@ -47,14 +47,14 @@ describe('sessions scoped to an end user', () => {
       const keys = await listKeys(ch, { workspaceId: 'ws_sessions', now: new Date(at + 60_000) });
       const byId = Object.fromEntries(keys.map((k) => [k.key_id, k]));
       expect(Object.keys(byId).sort()).toEqual(['key_parent', 'sess_a', 'sess_b']);
-      expect(byId.key_parent).toMatchObject({ status: 'active', revoked_at: null, name: 'Production' });
+      expect(byId.key_parent).toMatchObject({ status: 'ACTIVE', revoked_at: null, name: 'Production' });
       expect(byId.sess_a).toMatchObject({
-        status: 'revoked',
+        status: 'REVOKED',
         end_user_id: 'eu_a',
         parent_key_id: 'key_parent',
       });
       expect(byId.sess_b).toMatchObject({
-        status: 'active',
+        status: 'ACTIVE',
         end_user_id: 'eu_b',
         parent_key_id: 'key_parent',
       });

@@ -1,7 +1,27 @@
 import type { ClickHouseDriver } from '../driver/types.ts';
 import { parseClickHouseTime } from '../time.ts';
 
-export type KeyStatus = 'active' | 'superseded_in_grace' | 'revoked' | 'expired';
+/** A key's status at a given `now`: SUPERSEDED only inside its grace, EXPIRED after it. */
+export type KeyStatus = 'ACTIVE' | 'SUPERSEDED' | 'REVOKED' | 'EXPIRED';
+
+// What key_state merges to, per key: one list for every query of it.
+const KEY_STATE_COLUMNS = `
+  argMaxIfMerge(key_prefix) AS key_prefix, argMaxIfMerge(key_env) AS key_env,
+  argMaxIfMerge(key_type) AS key_type, argMaxIfMerge(name) AS name, argMaxIfMerge(resource) AS resource,
+  argMaxIfMerge(scopes) AS scopes, argMaxIfMerge(rate_limits) AS limits, argMaxIfMerge(quota) AS q,
+  argMaxIfMerge(expires_at) AS expires_at, argMaxIfMerge(allowed_origins) AS allowed_origins,
+  argMaxIfMerge(status_event) AS status_event, argMaxIfMerge(grace_ends_at) AS grace_ends_at,
+  argMaxIfMerge(replaced_by) AS replaced_by, argMaxIfMerge(end_user_id) AS end_user_id,
+  argMaxIfMerge(parent_key_id) AS parent_key_id, min(key_state.created_at) AS created_at,
+  max(key_state.revoked_at) AS revoked_at`;
+
+// The status at {now}, from the merged columns above.
+const KEY_STATUS = `multiIf(
+  status_event IN ('REVOKED', 'SESSION_REVOKED'), 'REVOKED',
+  status_event = 'EXPIRED' OR (expires_at IS NOT NULL AND expires_at <= {now:DateTime64(3, 'UTC')}), 'EXPIRED',
+  status_event = 'SUPERSEDED' AND ifNull(grace_ends_at > {now:DateTime64(3, 'UTC')}, 0), 'SUPERSEDED',
+  status_event = 'SUPERSEDED', 'EXPIRED',
+  'ACTIVE')`;
 
 export interface KeyStateRow {
   key_id: string;
@@ -32,7 +52,7 @@ export interface KeyStateRow {
 /**
  * Every key of a workspace with its current state (from key_state) joined with its usage count
  * and last use (from key_usage_day). Status is computed at `now`: a superseded key is
- * "superseded_in_grace" until its grace ends, then "expired" (the seeds' 401 expired_key).
+ * SUPERSEDED until its grace ends, then EXPIRED (the seeds' 401 expired_key).
  */
 export function listKeys(
   ch: ClickHouseDriver,
@@ -40,14 +60,7 @@ export function listKeys(
 ): Promise<KeyStateRow[]> {
   return ch.query<KeyStateRow>(
     `WITH state AS (
-       SELECT key_id,
-         argMaxIfMerge(key_prefix) AS key_prefix, argMaxIfMerge(key_env) AS key_env,
-         argMaxIfMerge(key_type) AS key_type, argMaxIfMerge(name) AS name, argMaxIfMerge(resource) AS resource,
-         argMaxIfMerge(scopes) AS scopes, argMaxIfMerge(rate_limits) AS limits, argMaxIfMerge(quota) AS q,
-         argMaxIfMerge(expires_at) AS expires_at, argMaxIfMerge(allowed_origins) AS allowed_origins,
-         argMaxIfMerge(status_event) AS status_event, argMaxIfMerge(grace_ends_at) AS grace_ends_at,
-         argMaxIfMerge(replaced_by) AS replaced_by, argMaxIfMerge(end_user_id) AS end_user_id,
-         argMaxIfMerge(parent_key_id) AS parent_key_id, min(created_at) AS created_at, max(revoked_at) AS revoked_at
+       SELECT key_id, ${KEY_STATE_COLUMNS}
        FROM key_state WHERE workspace_id = {workspaceId:String} GROUP BY key_id
      ), usage AS (
        SELECT key_id, sum(requests) AS usage_count, max(last_used) AS last_used
@@ -56,12 +69,7 @@ export function listKeys(
      SELECT state.key_id AS key_id, key_prefix, key_env, key_type, name, resource, scopes,
        limits.1 AS rate_limit_per_minute, limits.2 AS rate_limit_per_hour, limits.3 AS rate_limit_per_day,
        q.1 AS quota_period, q.2 AS quota_limit, expires_at, allowed_origins,
-       multiIf(
-         status_event IN ('REVOKED', 'SESSION_REVOKED'), 'revoked',
-         status_event = 'EXPIRED' OR (expires_at IS NOT NULL AND expires_at <= {now:DateTime64(3, 'UTC')}), 'expired',
-         status_event = 'SUPERSEDED' AND ifNull(grace_ends_at > {now:DateTime64(3, 'UTC')}, 0), 'superseded_in_grace',
-         status_event = 'SUPERSEDED', 'expired',
-         'active') AS status,
+       ${KEY_STATUS} AS status,
        grace_ends_at, replaced_by, end_user_id, parent_key_id, created_at, revoked_at,
        ifNull(usage.usage_count, 0) AS usage_count,
        if(usage.usage_count > 0, usage.last_used, NULL) AS last_used
@@ -71,8 +79,6 @@ export function listKeys(
   );
 }
 
-export type KeyStatusName = 'ACTIVE' | 'SUPERSEDED' | 'REVOKED' | 'EXPIRED';
-
 /** A key (or session) as the query API lists it: its state now, and its recent use. */
 export interface KeyView {
   key_id: string;
@@ -80,7 +86,7 @@ export interface KeyView {
   name: string;
   env: string;
   type: string;
-  status: KeyStatusName;
+  status: KeyStatus;
   scopes: string[];
   rate_limits: { per_minute: number | null; per_hour: number | null; per_day: number | null };
   quota: { period: string; limit: number | null } | null;
@@ -102,7 +108,7 @@ export interface KeyView {
 export interface KeyQuery {
   workspaceId: string;
   now: Date;
-  status?: KeyStatusName | undefined;
+  status?: KeyStatus | undefined;
   env?: string | undefined;
   /** Keys whose display prefix starts with this. */
   prefix?: string | undefined;
@@ -121,7 +127,7 @@ interface KeyStateListRow {
   name: string;
   env: string;
   type: string;
-  status: KeyStatusName;
+  status: KeyStatus;
   scopes: string[];
   limits: [number | null, number | null, number | null];
   q: [string, number | null];
@@ -147,21 +153,10 @@ export async function queryKeys(
 ): Promise<(KeyView & { sort_at: string })[]> {
   const states = await ch.query<KeyStateListRow>(
     `SELECT * FROM (
-       SELECT key_id,
-         argMaxIfMerge(key_prefix) AS key_prefix, argMaxIfMerge(name) AS name,
-         argMaxIfMerge(key_env) AS env, argMaxIfMerge(key_type) AS type,
-         argMaxIfMerge(scopes) AS scopes, argMaxIfMerge(rate_limits) AS limits, argMaxIfMerge(quota) AS q,
-         argMaxIfMerge(expires_at) AS expires_at, argMaxIfMerge(allowed_origins) AS allowed_origins,
-         argMaxIfMerge(status_event) AS status_event, argMaxIfMerge(grace_ends_at) AS grace_ends_at,
-         argMaxIfMerge(replaced_by) AS replaced_by, argMaxIfMerge(end_user_id) AS end_user_id,
-         argMaxIfMerge(parent_key_id) AS parent_key_id, min(created_at) AS created_at,
-         max(revoked_at) AS revoked_at, ifNull(min(key_state.created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
-         multiIf(
-           status_event IN ('REVOKED', 'SESSION_REVOKED'), 'REVOKED',
-           status_event = 'EXPIRED' OR (expires_at IS NOT NULL AND expires_at <= {now:DateTime64(3, 'UTC')}), 'EXPIRED',
-           status_event = 'SUPERSEDED' AND ifNull(grace_ends_at > {now:DateTime64(3, 'UTC')}, 0), 'SUPERSEDED',
-           status_event = 'SUPERSEDED', 'EXPIRED',
-           'ACTIVE') AS status
+       SELECT key_id, ${KEY_STATE_COLUMNS},
+         key_env AS env, key_type AS type,
+         ifNull(min(key_state.created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
+         ${KEY_STATUS} AS status
        FROM key_state
        WHERE workspace_id = {workspaceId:String} AND ({keyId:String} = '' OR key_id = {keyId:String})
        GROUP BY key_id

@@ -4,7 +4,7 @@ import {
   getKeyHistory,
   getKeyUsage,
   getKeyUsageGroups,
-  type KeyStatusName,
+  type KeyStatus,
   listKeyDecisions,
   parseClickHouseTime,
   queryKeys,
@@ -42,7 +42,7 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
   app.get<{
     Params: { ws: string };
     Querystring: {
-      status?: KeyStatusName;
+      status?: KeyStatus;
       env?: string;
       prefix?: string;
       q?: string;
