@@ -205,6 +205,9 @@ export function clickHouseDriverSuite(
           start: new Date(Date.UTC(2026, 10, 22, 4, minute)).toISOString(),
           total: mine.length,
           by_outcome: byOutcome,
+          errors: mine.filter(({ event }) => event.outcome !== 'ALLOWED').length,
+          cost: mine.reduce((sum, { event }) => sum + event.cost, 0),
+          latency_ms: mine.some(({ event }) => event.latency_ms !== null) ? expect.any(Object) : null,
         };
       };
       expect(buckets).toEqual([expected(0), expected(2)]);
