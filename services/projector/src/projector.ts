@@ -168,14 +168,17 @@ export function createProjector(options: ProjectorOptions): Projector {
   /**
    * Writes one batch. The steps, and what a crash after each one leaves behind:
    *  1. Commit the plan (offset = first, metadata = last).  Crash → nothing written; the plan is redone.
-   *  2. Decode and validate every message (pure).           Crash → nothing written.
+   *  2. Decode and validate every message (writer schemas this process lacks are first read from
+   *     the registry topic; the rest is pure).              Crash → nothing written.
    *  3. Send dead letters to the DLQ.                        Crash → they are sent again (DLQ is at-least-once).
    *  4. Drop client retries: event ids an earlier batch of this partition wrote (the partition's
    *     window, rebuilt from seen_event_ids on takeover) and repeats inside the batch. Pure: crash → nothing written.
    *  5. Insert rows with the batch's deduplication token, into the raw table and through every
-   *     materialized view.                                   Crash → the redo's insert is discarded by ClickHouse.
+   *     materialized view; rows ClickHouse refuses are split off under derived tokens and
+   *     dead-lettered.                                       Crash → the redo's inserts are discarded by ClickHouse.
    *  6. Commit offset = last + 1, no plan.                   Crash → the batch is redone; steps 3–5 are no-ops or repeats.
-   *  Step 5 is retried with capped backoff while ClickHouse is away; the partition waits.
+   *  Step 5 is retried with capped backoff while ClickHouse is away (the partition waits); an
+   *  error no retry fixes stops the consumer, which is started again with backoff.
    */
   const flush = async (
     owner: Consumer,
