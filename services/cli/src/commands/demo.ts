@@ -60,16 +60,17 @@ export async function runDemo(options: {
       `  ${p.value.padEnd(16)} ${String(p.attempts).padStart(6)} attempts, ${p.distinct_key_hashes} distinct keys`,
     );
 
-  const top = (await ask(`/v1/workspaces/ws_1/usage?${range}&group_by=key_id&limit=3`)) as {
+  const top = (await ask(`/v1/workspaces/ws_1/usage?${range}&group_by=key_id&limit=4`)) as {
     rows: { value: string; total: number; by_outcome: Record<string, number> }[];
   };
   console.log('\nBusiest keys in ws_1 (GET /v1/workspaces/ws_1/usage?group_by=key_id):');
   for (const r of top.rows)
     console.log(
-      `  ${r.value.padEnd(12)} ${String(r.total).padStart(6)} requests ${JSON.stringify(r.by_outcome)}`,
+      `  ${(r.value || '(unknown key)').padEnd(14)} ${String(r.total).padStart(6)} requests ${JSON.stringify(r.by_outcome)}`,
     );
 
-  const key = top.rows[0]?.value ?? 'key_1_3';
+  // The busiest known key (probes with unknown keys have no key id).
+  const key = top.rows.find((r) => r.value !== '')?.value ?? 'key_1_3';
   const activity = (await ask(`/v1/workspaces/ws_1/keys/${key}/activity?${range}&limit=5`)) as {
     sources: { client_ip: string; requests: number; new: boolean; by_outcome: Record<string, number> }[];
   };
