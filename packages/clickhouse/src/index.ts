@@ -3,6 +3,7 @@ export * from './driver/index.ts';
 export * from './migrate.ts';
 export * from './retention.ts';
 export * from './rowBinary.ts';
+export * from './synthetic.ts';
 export * from './tableRoles.ts';
 export * from './tables/apiTokens.ts';
 export * from './tables/authDecisions.ts';
