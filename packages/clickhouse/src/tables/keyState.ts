@@ -121,26 +121,29 @@ export interface KeyQuery {
   limit: number;
 }
 
-interface KeyStateListRow {
-  key_id: string;
-  key_prefix: string;
-  name: string;
-  env: string;
-  type: string;
-  status: KeyStatus;
-  scopes: string[];
+/** A key_state row as the query returns it, before it becomes a KeyView. */
+type KeyStateListRow = Pick<
+  KeyView,
+  | 'key_id'
+  | 'key_prefix'
+  | 'name'
+  | 'env'
+  | 'type'
+  | 'status'
+  | 'scopes'
+  | 'expires_at'
+  | 'allowed_origins'
+  | 'grace_ends_at'
+  | 'created_at'
+  | 'revoked_at'
+> & {
   limits: [number | null, number | null, number | null];
   q: [string, number | null];
-  expires_at: string | null;
-  allowed_origins: string[];
-  grace_ends_at: string | null;
   replaced_by: string;
-  created_at: string | null;
   sort_at: string;
-  revoked_at: string | null;
   end_user_id: string;
   parent_key_id: string;
-}
+};
 
 /**
  * Keys of a workspace with their state at `now` (SUPERSEDED only inside its grace, EXPIRED after
