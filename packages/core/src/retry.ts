@@ -40,9 +40,6 @@ export function isTransient(err: unknown): boolean {
   return e.cause !== undefined && e.cause !== err ? isTransient(e.cause) : false;
 }
 
-/** The default of `retry`: `isTransient`. */
-export const defaultIsRetriable = isTransient;
-
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
@@ -62,7 +59,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const initial = options.initialDelayMs ?? 200;
   const max = options.maxDelayMs ?? 5_000;
-  const isRetriable = options.isRetriable ?? defaultIsRetriable;
+  const isRetriable = options.isRetriable ?? isTransient;
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {

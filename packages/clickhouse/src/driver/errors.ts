@@ -1,4 +1,4 @@
-import { KeytrailError } from '@keytrail/core';
+import { isTransient, KeytrailError } from '@keytrail/core';
 
 // ClickHouse error codes that mean "try again": network, timeouts, too many parts/queries, memory.
 // 252 is TOO_MANY_PARTS, but ClickHouse also raises it for "too many partitions for a single
@@ -51,15 +51,11 @@ export function isRowDataError(err: unknown): boolean {
 
 /** Wraps a driver failure as a KeytrailError, retriable when the cause is transient. */
 export function toClickHouseError(cause: unknown, what: string): KeytrailError {
-  const err = cause as { code?: unknown; clickhouseCode?: unknown; message?: string };
+  const err = cause as { message?: string } | undefined;
   const chCode = clickHouseErrorCode(cause);
-  const network =
-    typeof err?.code === 'string' &&
-    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|UND_ERR)/.test(err.code);
-  const timeout = /timeout|socket hang up|ECONNREFUSED|ECONNRESET|fetch failed/i.test(err?.message ?? '');
+  // Network failures and timeouts by the one rule of @keytrail/core; then ClickHouse's own codes.
   const retriable =
-    network ||
-    timeout ||
+    isTransient(cause) ||
     (chCode !== undefined && RETRIABLE_CODES.has(chCode) && !TOO_MANY_PARTITIONS.test(err?.message ?? ''));
   return new KeytrailError(
     retriable ? 'UNAVAILABLE' : 'INTERNAL',
