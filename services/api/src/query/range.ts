@@ -1,4 +1,8 @@
+import { parseClickHouseTime } from '@keytrail/clickhouse';
 import { KeytrailError } from '@keytrail/core';
+
+/** A ClickHouse time as the API writes times: RFC 3339 with milliseconds, UTC. */
+export const isoTime = (t: string): string => parseClickHouseTime(t).toISOString();
 
 export type Granularity = 'minute' | 'hour' | 'day';
 export const GRANULARITY_MS: Record<Granularity, number> = {

@@ -6,14 +6,13 @@ import {
   getKeyUsageGroups,
   type KeyStatus,
   listKeyDecisions,
-  parseClickHouseTime,
   queryKeys,
   type UsageGroupBy,
 } from '@keytrail/clickhouse';
 import { KeytrailError } from '@keytrail/core';
 import type { FastifyInstance } from 'fastify';
 import type { CursorCodec } from '../query/cursor.ts';
-import { checkBuckets, type Granularity, parseRange } from '../query/range.ts';
+import { checkBuckets, type Granularity, isoTime, parseRange } from '../query/range.ts';
 import { describeTimeline } from '../query/timeline.ts';
 import {
   BY_OUTCOME,
@@ -25,12 +24,10 @@ import {
   KEY,
   KEY_PARAMS,
   LIMIT,
-  RANGE,
+  rangeQuery,
   TIME,
   WS_PARAMS,
 } from './schemas.ts';
-
-const iso = (t: string) => parseClickHouseTime(t).toISOString();
 
 export interface KeyRoutesOptions {
   ch: ClickHouseDriver;
@@ -94,7 +91,7 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
       return {
         keys: page.map(({ sort_at: _, ...key }) => key),
         ...(rows.length > limit && last
-          ? { next_cursor: cursors.encode('keys', { at: iso(last.sort_at), id: last.key_id }) }
+          ? { next_cursor: cursors.encode('keys', { at: isoTime(last.sort_at), id: last.key_id }) }
           : {}),
       };
     },
@@ -148,7 +145,7 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
       const key = keys[0];
       if (!key) throw new KeytrailError('NOT_FOUND', `No key ${keyId} in workspace ${ws}.`);
       const { sort_at: _, ...view } = key;
-      return { key: view, timeline: describeTimeline(history, iso) };
+      return { key: view, timeline: describeTimeline(history, isoTime) };
     },
   );
 
@@ -166,16 +163,10 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
           'A bucket the range cuts into is included; empty buckets are left out; at most 10,080 buckets.',
         tags: ['keys'],
         params: KEY_PARAMS,
-        querystring: {
-          type: 'object',
-          required: ['from', 'to'],
-          additionalProperties: false,
-          properties: {
-            ...RANGE,
-            granularity: GRANULARITY,
-            group_by: { type: 'string', enum: ['route', 'end_user_id', 'client_ip', 'region', 'origin'] },
-          },
-        },
+        querystring: rangeQuery({
+          granularity: GRANULARITY,
+          group_by: { type: 'string', enum: ['route', 'end_user_id', 'client_ip', 'region', 'origin'] },
+        }),
         response: {
           200: {
             type: 'object',
@@ -261,19 +252,13 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
           'Paging returns every decision present when paging began exactly once, while new ones arrive.',
         tags: ['keys'],
         params: KEY_PARAMS,
-        querystring: {
-          type: 'object',
-          required: ['from', 'to'],
-          additionalProperties: false,
-          properties: {
-            ...RANGE,
-            outcome: { type: 'string', pattern: '^[A-Z_]{1,64}$' },
-            client_ip: { type: 'string', maxLength: 64 },
-            end_user_id: ID,
-            limit: LIMIT,
-            cursor: CURSOR,
-          },
-        },
+        querystring: rangeQuery({
+          outcome: { type: 'string', pattern: '^[A-Z_]{1,64}$' },
+          client_ip: { type: 'string', maxLength: 64 },
+          end_user_id: ID,
+          limit: LIMIT,
+          cursor: CURSOR,
+        }),
         response: {
           200: {
             type: 'object',
@@ -298,12 +283,12 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
         after: after ? { occurredAt: new Date(after.at!), eventId: after.id! } : undefined,
         limit: limit + 1,
       });
-      const page = rows.slice(0, limit).map((d) => ({ ...d, occurred_at: iso(d.occurred_at) }));
+      const page = rows.slice(0, limit).map((d) => ({ ...d, occurred_at: isoTime(d.occurred_at) }));
       const last = rows[limit - 1];
       return {
         decisions: page,
         ...(rows.length > limit && last
-          ? { next_cursor: cursors.encode('decisions', { at: iso(last.occurred_at), id: last.event_id }) }
+          ? { next_cursor: cursors.encode('decisions', { at: isoTime(last.occurred_at), id: last.event_id }) }
           : {}),
       };
     },
@@ -320,16 +305,10 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
         summary: 'Compromise view: where a key was used from, sources not seen in the baseline marked new',
         tags: ['keys'],
         params: KEY_PARAMS,
-        querystring: {
-          type: 'object',
-          required: ['from', 'to'],
-          additionalProperties: false,
-          properties: {
-            ...RANGE,
-            baseline_days: { type: 'integer', minimum: 1, maximum: 90, default: 7 },
-            limit: LIMIT,
-          },
-        },
+        querystring: rangeQuery({
+          baseline_days: { type: 'integer', minimum: 1, maximum: 90, default: 7 },
+          limit: LIMIT,
+        }),
         response: {
           200: {
             type: 'object',
@@ -371,7 +350,11 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
         limit: request.query.limit,
       });
       return {
-        sources: sources.map((s) => ({ ...s, first_seen: iso(s.first_seen), last_seen: iso(s.last_seen) })),
+        sources: sources.map((s) => ({
+          ...s,
+          first_seen: isoTime(s.first_seen),
+          last_seen: isoTime(s.last_seen),
+        })),
       };
     },
   );

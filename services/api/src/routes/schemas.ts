@@ -20,7 +20,20 @@ export const KEY_PARAMS = {
   properties: { ws: ID, keyId: ID },
 } as const;
 
-export const RANGE = { from: TIME, to: TIME } as const;
+const RANGE = { from: TIME, to: TIME } as const;
+
+/** The query string of a route over a time range: from and to (required), then its own fields. */
+export function rangeQuery<Properties extends Record<string, unknown>>(
+  properties: Properties,
+  required: readonly string[] = [],
+) {
+  return {
+    type: 'object',
+    required: ['from', 'to', ...required],
+    additionalProperties: false,
+    properties: { ...RANGE, ...properties },
+  } as const;
+}
 export const LIMIT = { type: 'integer', minimum: 1, maximum: 1000, default: 100 } as const;
 export const CURSOR = {
   type: 'string',

@@ -8,16 +8,23 @@ import {
   getTopUsage,
   type ProbesGroupBy,
   pageBillingExport,
-  parseClickHouseTime,
   type TopUsageBy,
 } from '@keytrail/clickhouse';
 import { KeytrailError } from '@keytrail/core';
 import type { FastifyInstance } from 'fastify';
 import { csvLine } from '../query/csv.ts';
-import { checkBuckets, GRANULARITY_MS, type Granularity, parseRange } from '../query/range.ts';
-import { BY_OUTCOME, DECISION, ERRORS, GRANULARITY, ID, LIMIT, RANGE, TIME, WS_PARAMS } from './schemas.ts';
-
-const iso = (t: string) => parseClickHouseTime(t).toISOString();
+import { checkBuckets, GRANULARITY_MS, type Granularity, isoTime, parseRange } from '../query/range.ts';
+import {
+  BY_OUTCOME,
+  DECISION,
+  ERRORS,
+  GRANULARITY,
+  ID,
+  LIMIT,
+  rangeQuery,
+  TIME,
+  WS_PARAMS,
+} from './schemas.ts';
 
 /** Workspace-wide routes: request lookup, top-N usage, end-user usage, billing export, probes. */
 export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickHouseDriver }): Promise<void> {
@@ -40,7 +47,7 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
       const decisions = await findDecisionsByRequestId(ch, { workspaceId: ws, requestId });
       if (decisions.length === 0)
         throw new KeytrailError('NOT_FOUND', `No decision with request id ${requestId} in workspace ${ws}.`);
-      return { decisions: decisions.map((d) => ({ ...d, occurred_at: iso(d.occurred_at) })) };
+      return { decisions: decisions.map((d) => ({ ...d, occurred_at: isoTime(d.occurred_at) })) };
     },
   );
 
@@ -55,16 +62,13 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
         summary: "The workspace's top values of one dimension by requests",
         tags: ['usage'],
         params: WS_PARAMS,
-        querystring: {
-          type: 'object',
-          required: ['from', 'to', 'group_by'],
-          additionalProperties: false,
-          properties: {
-            ...RANGE,
+        querystring: rangeQuery(
+          {
             group_by: { type: 'string', enum: ['key_id', 'end_user_id', 'route', 'outcome', 'client_ip'] },
             limit: LIMIT,
           },
-        },
+          ['group_by'],
+        ),
         response: {
           200: {
             type: 'object',
@@ -110,12 +114,7 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
         summary: "An end user's decisions per bucket, across every key and session",
         tags: ['usage'],
         params: { type: 'object', required: ['ws', 'endUserId'], properties: { ws: ID, endUserId: ID } },
-        querystring: {
-          type: 'object',
-          required: ['from', 'to'],
-          additionalProperties: false,
-          properties: { ...RANGE, granularity: GRANULARITY },
-        },
+        querystring: rangeQuery({ granularity: GRANULARITY }),
         response: {
           200: {
             type: 'object',
@@ -169,16 +168,10 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
           'Billable = ALLOWED decisions of LIVE keys (test and dev keys never); session traffic is billed to its end user; usage with no end user is one row with an empty end_user_id. Days are UTC; from/to are cut to whole days. Rows in (period_start, end_user_id) order: a closed period exports byte-identically twice.',
         tags: ['billing'],
         params: WS_PARAMS,
-        querystring: {
-          type: 'object',
-          required: ['from', 'to'],
-          additionalProperties: false,
-          properties: {
-            ...RANGE,
-            period: { type: 'string', enum: ['day', 'month'], default: 'month' },
-            format: { type: 'string', enum: ['csv', 'ndjson'], default: 'csv' },
-          },
-        },
+        querystring: rangeQuery({
+          period: { type: 'string', enum: ['day', 'month'], default: 'month' },
+          format: { type: 'string', enum: ['csv', 'ndjson'], default: 'csv' },
+        }),
         response: {
           200: {
             description: 'period_start, end_user_id, billable_requests, cost_micros, keys',
@@ -242,20 +235,14 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
         summary: 'Invalid, expired and revoked key attempts by source IP, key prefix or presented key hash',
         tags: ['probes'],
         params: WS_PARAMS,
-        querystring: {
-          type: 'object',
-          required: ['from', 'to'],
-          additionalProperties: false,
-          properties: {
-            ...RANGE,
-            group_by: {
-              type: 'string',
-              enum: ['client_ip', 'key_prefix', 'presented_key_hash'],
-              default: 'client_ip',
-            },
-            limit: LIMIT,
+        querystring: rangeQuery({
+          group_by: {
+            type: 'string',
+            enum: ['client_ip', 'key_prefix', 'presented_key_hash'],
+            default: 'client_ip',
           },
-        },
+          limit: LIMIT,
+        }),
         response: {
           200: {
             type: 'object',
@@ -289,7 +276,7 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
         limit: request.query.limit,
       });
       return {
-        rows: rows.map((r) => ({ ...r, first_seen: iso(r.first_seen), last_seen: iso(r.last_seen) })),
+        rows: rows.map((r) => ({ ...r, first_seen: isoTime(r.first_seen), last_seen: isoTime(r.last_seen) })),
       };
     },
   );
