@@ -6,7 +6,7 @@ import type { Admin, Batch, Consumer, ConsumerConfig, Kafka, KafkaMessage, Produ
 import type { Registry } from 'prom-client';
 import { createProjectorMetrics, type ProjectorMetrics } from './metrics.ts';
 import { sendDeadLetters } from './sink/deadLetter.ts';
-import { type DeadLetter, decodeBatch, type ProjectedRow } from './sink/decode.ts';
+import type { DeadLetter, ProjectedRow } from './sink/decode.ts';
 import { dropRepeats, rememberRows } from './sink/dedupe.ts';
 import { insertIsolatingRefusedRows } from './sink/isolate.ts';
 import {
@@ -18,7 +18,7 @@ import {
 } from './sink/plan.ts';
 import { DEFAULT_MAX_IDS_PER_PARTITION, RecentIds } from './sink/recentIds.ts';
 import { createSinks, insertSettings, type Sink } from './sink/sinks.ts';
-import { learnWriterSchemas } from './sink/writers.ts';
+import { decodeBatchWithRegistry } from './sink/writers.ts';
 
 export interface ProjectorOptions {
   kafka: Kafka;
@@ -196,14 +196,12 @@ export function createProjector(options: ProjectorOptions): Projector {
 
     // 1. Commit the plan.
     await commit(owner, topic, partition, first, formatPlanMetadata(last));
-    // 2. Decode and validate (first learning, from the registry, writer schemas not shipped here).
-    if (options.registry) {
-      const registry = options.registry;
-      await retryTransient('reading the schema registry', { topic, partition }, () =>
-        learnWriterSchemas(codec, registry, messages, unregistered),
-      );
-    }
-    const { rows, deadLetters } = decodeBatch(codec, sink.kind, partition, messages);
+    // 2. Decode and validate; writer schemas not shipped here are learnt from the registry.
+    const { rows, deadLetters } = await retryTransient(
+      'reading the schema registry',
+      { topic, partition },
+      () => decodeBatchWithRegistry(codec, options.registry, unregistered, sink.kind, partition, messages),
+    );
     // 3. Dead letters.
     await sendDeadLetters(producer, topics.dlq, topic, partition, deadLetters);
     for (const letter of deadLetters) metrics.deadLetters.inc({ reason: letter.reason });

@@ -14,12 +14,11 @@ import type { EventCodec } from '@keytrail/events';
 import type { SchemaRegistry, Topics } from '@keytrail/kafka';
 import type { Admin, Kafka } from 'kafkajs';
 
-import { decodeBatch } from './sink/decode.ts';
 import { dropRepeats, rememberRows } from './sink/dedupe.ts';
 import { dedupToken } from './sink/plan.ts';
 import { DEFAULT_MAX_IDS_PER_PARTITION, RecentIds } from './sink/recentIds.ts';
 import { createSinks, insertSettings } from './sink/sinks.ts';
-import { learnWriterSchemas } from './sink/writers.ts';
+import { decodeBatchWithRegistry } from './sink/writers.ts';
 
 export type ReplayPhase = 'rebuild' | 'waiting-for-projectors' | 'catch-up' | 'switch' | 'done';
 
@@ -183,8 +182,14 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
           }
           for (let i = 0; i < messages.length; i += maxBatch) {
             const chunk = messages.slice(i, i + maxBatch);
-            if (options.registry) await learnWriterSchemas(codec, options.registry, chunk, unregistered);
-            const { rows, deadLetters } = decodeBatch(codec, sink.kind, batch.partition, chunk);
+            const { rows, deadLetters } = await decodeBatchWithRegistry(
+              codec,
+              options.registry,
+              unregistered,
+              sink.kind,
+              batch.partition,
+              chunk,
+            );
             const { kept, dropped } = dropRepeats(rows, window);
             const first = BigInt(chunk[0]!.offset);
             const last = BigInt(chunk.at(-1)!.offset);
