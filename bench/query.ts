@@ -3,9 +3,13 @@
  * into the same tables and views the projector fills (10,000 keys, 10 of them hot, 1M end users,
  * 30 days), served by the real API in this process on embedded chdb. Prints p50/p99 per route at
  * 1 and 32 concurrent clients, and the billing export's rows/s and RSS growth. Nothing is asserted.
- *   npx tsx bench/query.ts [--decisions 100000000] [--requests 200]
+ *   npx tsx bench/query.ts [--decisions 100000000] [--requests 200] [--data DIR] [--only TEXT]
+ * --data keeps the seeded database in DIR and reuses it on the next run (seeding 100M decisions
+ * takes about half an hour); --only runs the routes whose name contains TEXT. --load-rate sets the
+ * events/s a producer sends while the routes are measured again (0 skips that phase): a real
+ * broker, and Keytrail's projector writing into the same embedded database, in this process.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,39 +23,56 @@ import {
   type SyntheticWorkspace,
 } from '@keytrail/clickhouse';
 import { createLogger } from '@keytrail/core';
+import { type AuthDecision, authDecisionKey, createEventCodec, eventFromJson } from '@keytrail/events';
 import { adminAuthenticator, createHttpApp } from '@keytrail/http';
+import { createKafka, createLocalBroker, ensureTopics, topicNames } from '@keytrail/kafka';
+import { createProjector, projectorGroupId } from '@keytrail/projector';
+import { generateTraffic } from '@keytrail/simulator';
 import { createTokenService } from '@keytrail/tokens';
+import { Partitioners } from 'kafkajs';
+import { Registry } from 'prom-client';
 
 const { values } = parseArgs({
   options: {
     decisions: { type: 'string', default: '100000000' },
     requests: { type: 'string', default: '200' },
+    data: { type: 'string' },
+    only: { type: 'string' },
+    'load-rate': { type: 'string', default: '20000' },
+    'max-batch': { type: 'string', default: '50000' },
   },
 });
 const DECISIONS = Number(values.decisions);
 const REQUESTS = Number(values.requests);
 const TOKEN = 'kt_admin_bench_query_0123456789abcdef';
 const DAY = 86_400_000;
-const now = Date.now();
-const shape: SyntheticWorkspace = {
-  workspaceId: 'ws_bench',
-  keys: 10_000,
-  endUsers: 1_000_000,
-  startMs: now - 30 * DAY,
-  spanMs: 30 * DAY,
-};
-
-const dir = mkdtempSync(join(tmpdir(), 'kt-bench-query-'));
+const dir = values.data ?? mkdtempSync(join(tmpdir(), 'kt-bench-query-'));
+// A reused database keeps the shape (and the clock) it was seeded with.
+const shapeFile = join(dir, 'bench-shape.json');
+const reused = existsSync(shapeFile);
+const shape: SyntheticWorkspace = reused
+  ? (JSON.parse(readFileSync(shapeFile, 'utf8')) as SyntheticWorkspace)
+  : {
+      workspaceId: 'ws_bench',
+      keys: 10_000,
+      endUsers: 1_000_000,
+      startMs: Date.now() - 30 * DAY,
+      spanMs: 30 * DAY,
+    };
+const now = shape.startMs + shape.spanMs;
 const ch = createEmbeddedDriver({ path: dir });
 await migrate(ch);
 const seedStarted = Date.now();
-await insertSyntheticKeys(ch, shape);
-const CHUNK = 5_000_000;
-for (let first = 0; first < DECISIONS; first += CHUNK) {
-  await insertSyntheticDecisions(ch, shape, first, Math.min(CHUNK, DECISIONS - first), DECISIONS);
-  process.stderr.write(`\rseeded ${Math.min(first + CHUNK, DECISIONS).toLocaleString('en')} decisions`);
+if (!reused) {
+  await insertSyntheticKeys(ch, shape);
+  const CHUNK = 5_000_000;
+  for (let first = 0; first < DECISIONS; first += CHUNK) {
+    await insertSyntheticDecisions(ch, shape, first, Math.min(CHUNK, DECISIONS - first), DECISIONS);
+    process.stderr.write(`\rseeded ${Math.min(first + CHUNK, DECISIONS).toLocaleString('en')} decisions`);
+  }
+  process.stderr.write(`\n`);
+  if (values.data) writeFileSync(shapeFile, JSON.stringify(shape));
 }
-process.stderr.write(`\n`);
 const seedSeconds = (Date.now() - seedStarted) / 1000;
 const rows = await countAuthDecisions(ch, shape.workspaceId);
 
@@ -79,7 +100,7 @@ const routes: [string, () => string, string][] = [
     () => `${ws}/keys/key_${100 + (i % 9000)}/usage?${month}&granularity=hour`,
     '≤ 25 ms',
   ],
-  ['request lookup', () => `${ws}/requests/req_${Math.floor((i * 7919) % DECISIONS)}`, '≤ 50 ms'],
+  ['request lookup', () => `${ws}/requests/req_${Math.floor((i * 7919) % rows)}`, '≤ 50 ms'],
   ['keys list (page of 100 of 10,000)', () => `${ws}/keys?limit=100`, '≤ 100 ms'],
   ['decisions page, 1 day (hot key)', () => `${ws}/keys/key_${i % 10}/decisions?${day}&limit=100`, ''],
   ['activity, 1 day (hot key)', () => `${ws}/keys/key_${i % 10}/activity?${day}`, ''],
@@ -118,7 +139,8 @@ async function measure(
 }
 
 const table: string[][] = [];
-for (const [name, path, target] of routes) {
+const selectedRoutes = routes.filter(([name]) => name.includes(values.only ?? ''));
+for (const [name, path, target] of selectedRoutes) {
   await measure(path, 1, 5); // warm-up
   const one = await measure(path, 1, REQUESTS);
   const many = await measure(path, 32, REQUESTS);
@@ -133,29 +155,123 @@ for (const [name, path, target] of routes) {
   ]);
 }
 
-// Billing export of the month, by day: rows/s and how much RSS grows while it streams.
-const rssBefore = process.memoryUsage().rss;
-let rssPeak = rssBefore;
-const watch = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
-const exportStarted = performance.now();
-const response = await fetch(
-  `${url}${ws}/billing/export?from=${iso(now - 30 * DAY).slice(0, 10)}T00:00:00Z&to=${iso(now + DAY).slice(0, 10)}T00:00:00Z&period=month&format=csv`,
-  { headers },
-);
-let exportRows = -1; // the header line
-let exportBytes = 0;
-const decoder = new TextDecoder();
-for await (const chunk of response.body!) {
-  exportBytes += chunk.length;
-  for (const c of decoder.decode(chunk, { stream: true })) if (c === '\n') exportRows++;
+/** The first instant of the UTC month `ms` falls in, `ahead` months later. */
+const monthStart = (ms: number, ahead: number) => {
+  const d = new Date(ms);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + ahead, 1)).toISOString();
+};
+
+// Billing export of the months the data spans: rows/s and how much RSS grows while it streams.
+async function measureBillingExport(): Promise<string> {
+  const rssBefore = process.memoryUsage().rss;
+  let rssPeak = rssBefore;
+  const watch = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
+  const started = performance.now();
+  const response = await fetch(
+    `${url}${ws}/billing/export?from=${monthStart(now - 30 * DAY, 0)}&to=${monthStart(now, 1)}&period=month&format=csv`,
+    { headers },
+  );
+  let lines = -1; // the header line
+  let bytes = 0;
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    bytes += chunk.length;
+    for (const byte of chunk) if (byte === 10) lines++;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(watch);
+  return `billing export (month, CSV): ${lines.toLocaleString('en')} rows, ${(bytes / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(2)} s = ${Math.round(lines / seconds).toLocaleString('en')} rows/s; RSS growth ${((rssPeak - rssBefore) / 2 ** 20).toFixed(0)} MiB (target ≥ 500,000 rows/s, ≤ 100 MiB)`;
 }
-const exportSeconds = (performance.now() - exportStarted) / 1000;
-clearInterval(watch);
+const billing = !values.only || 'billing export'.includes(values.only) ? await measureBillingExport() : '';
+
+// The same routes (one client) while a producer sends LOAD_RATE events/s to a real broker and
+// Keytrail's projector writes them into this database: the all-in-one case.
+const LOAD_RATE = Number(values['load-rate']);
+async function measureUnderLoad(): Promise<{ rows: string[][]; note: string }> {
+  const brokerDir = mkdtempSync(join(tmpdir(), 'kt-bench-query-broker-'));
+  const broker = createLocalBroker({ dataDir: brokerDir, heap: '1g' });
+  process.stderr.write('starting Kafka for the load phase…\n');
+  await broker.start();
+  const prefix = `benchq.${Date.now()}.`;
+  const kafka = createKafka({ brokers: broker.brokers, clientId: 'bench-query' });
+  const topics = topicNames(prefix);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topics, { partitions: 3, replicationFactor: 1 });
+  await admin.disconnect();
+  const codec = createEventCodec();
+  const projector = createProjector({
+    kafka,
+    ch,
+    codec,
+    topics,
+    logger: createLogger('bench-query-projector', 'warn'),
+    metrics: new Registry(),
+    groupId: projectorGroupId(prefix),
+    maxBatchEvents: Number(values['max-batch']),
+  });
+  await projector.start();
+  // Templates from the simulator; each send gives them fresh ids and times.
+  const templates: AuthDecision[] = [];
+  for (const json of generateTraffic({ seed: 11, startMs: Date.now(), decisions: 20_000 })) {
+    if (json.type !== 'auth_decision') continue;
+    const parsed = eventFromJson(json, codec, Date.now() + 86_400_000);
+    if (parsed.ok) templates.push({ ...(parsed.value.event as AuthDecision), workspace_id: 'ws_load' });
+  }
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  let sent = 0;
+  let producing = true;
+  const tickMs = 50;
+  const perTick = Math.ceil((LOAD_RATE * tickMs) / 1000);
+  const loadStarted = Date.now();
+  const production = (async () => {
+    while (producing) {
+      const t0 = Date.now();
+      const messages = [];
+      for (let k = 0; k < perTick; k++) {
+        const template = templates[(sent + k) % templates.length]!;
+        const event = { ...template, event_id: crypto.randomUUID(), occurred_at: Date.now() };
+        messages.push({ key: authDecisionKey(event), value: codec.encode('auth_decision', event) });
+      }
+      await producer.send({ topic: topics.authDecisions, messages });
+      sent += perTick;
+      await new Promise((r) => setTimeout(r, Math.max(0, tickMs - (Date.now() - t0))));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 5_000)); // past the group join and the first backlog
+  const rows: string[][] = [];
+  for (const [name, path] of selectedRoutes) {
+    const loaded = await measure(path, 1, REQUESTS);
+    const idle = table.find((r) => r[0] === name)!;
+    rows.push([
+      name,
+      loaded.p50.toFixed(1),
+      loaded.p99.toFixed(1),
+      `${(loaded.p99 / Number(idle[2])).toFixed(1)}×`,
+    ]);
+  }
+  producing = false;
+  await production;
+  const seconds = (Date.now() - loadStarted) / 1000;
+  const [lag] = await ch.query<{ rows: number; q: number[] }>(
+    `SELECT count() AS rows, quantiles(0.5, 0.99)(dateDiff('millisecond', kafka_timestamp, ingested_at)) AS q
+     FROM auth_decisions WHERE workspace_id = 'ws_load'`,
+  );
+  await producer.disconnect();
+  await projector.stop();
+  await broker.stop();
+  rmSync(brokerDir, { recursive: true, force: true });
+  return {
+    rows,
+    note: `load: ${sent.toLocaleString('en')} events sent in ${seconds.toFixed(0)} s (${Math.round(sent / seconds).toLocaleString('en')}/s), ${lag!.rows.toLocaleString('en')} projected by the end; Kafka → queryable p50 ${lag!.q[0]} ms, p99 ${lag!.q[1]} ms; projector max batch ${values['max-batch']}`,
+  };
+}
+const underLoad = LOAD_RATE > 0 ? await measureUnderLoad() : undefined;
 
 await app.close();
 await tokens.stop();
 await ch.close();
-rmSync(dir, { recursive: true, force: true });
+if (!values.data) rmSync(dir, { recursive: true, force: true });
 
 const pad = (cells: string[], widths: number[]) =>
   `| ${cells.map((c, k) => c.padEnd(widths[k]!)).join(' | ')} |`;
@@ -165,11 +281,18 @@ console.log(
   `\nbench/query — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
 );
 console.log(
-  `${rows.toLocaleString('en')} decisions over 30 days, ${shape.keys.toLocaleString('en')} keys, ${shape.endUsers.toLocaleString('en')} end users; seeded in ${seedSeconds.toFixed(0)} s; ${REQUESTS} requests per route and concurrency\n`,
+  `${rows.toLocaleString('en')} decisions over 30 days, ${shape.keys.toLocaleString('en')} keys, ${shape.endUsers.toLocaleString('en')} end users; ${reused ? 'reused' : `seeded in ${seedSeconds.toFixed(0)} s`}; ${REQUESTS} requests per route and concurrency\n`,
 );
 console.log(pad(header, widths));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const row of table) console.log(pad(row, widths));
-console.log(
-  `\nbilling export (month, CSV): ${exportRows.toLocaleString('en')} rows, ${(exportBytes / 2 ** 20).toFixed(1)} MiB in ${exportSeconds.toFixed(2)} s = ${Math.round(exportRows / exportSeconds).toLocaleString('en')} rows/s; RSS growth ${((rssPeak - rssBefore) / 2 ** 20).toFixed(0)} MiB (target ≥ 500,000 rows/s, ≤ 100 MiB)`,
-);
+if (billing) console.log(`\n${billing}`);
+if (underLoad && underLoad.rows.length > 0) {
+  const loadHeader = ['route', 'p50 ms', 'p99 ms', 'p99 / idle p99'];
+  const loadWidths = loadHeader.map((h, k) => Math.max(h.length, ...underLoad.rows.map((r) => r[k]!.length)));
+  console.log(`\nunder load, 1 client, target p99 ≤ 4× idle\n`);
+  console.log(pad(loadHeader, loadWidths));
+  console.log(`|${loadWidths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of underLoad.rows) console.log(pad(row, loadWidths));
+  console.log(`\n${underLoad.note}`);
+}

@@ -468,6 +468,21 @@ describe('the query API answers what security and billing ask', () => {
     });
     const again = await get(`${wide}&format=csv`);
     expect(again.body).toBe(csv.body);
+
+    // By month (whole UTC months, from the monthly rollup): the same end users and totals.
+    const monthOf = (ms: number, ahead: number) =>
+      new Date(Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth() + ahead, 1)).toISOString();
+    const monthly = await get(
+      `/v1/workspaces/${WS}/billing/export?from=${monthOf(H - 24 * HOUR, 0)}&to=${monthOf(H + 48 * HOUR, 1)}&period=month&format=ndjson`,
+    );
+    expect(monthly.status).toBe(200);
+    const monthRows = (monthly.body as string)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { period_start: string; end_user_id: string; billable_requests: number });
+    expect(monthRows.every((r) => r.period_start.endsWith('-01'))).toBe(true);
+    expect(monthRows.reduce((s, r) => s + r.billable_requests, 0)).toBe(liveAllowed);
+    expect(monthRows.find((r) => r.end_user_id === 'eu_1')).toMatchObject({ billable_requests: 5, keys: 1 });
   });
 
   it('serves OpenAPI 3.1 generated from the route schemas, rendered at /docs', async () => {
@@ -540,6 +555,11 @@ describe('the query API answers what security and billing ask', () => {
       'cursor',
     ],
     ['an unknown group_by', `/v1/workspaces/${WS}/usage?from=${FROM}&to=${TO}&group_by=password`, 'group_by'],
+    [
+      'a monthly export that does not start on the first of a month',
+      `/v1/workspaces/${WS}/billing/export?from=2026-10-15T00:00:00Z&to=2026-12-01T00:00:00Z&period=month`,
+      'from',
+    ],
   ])('refuses %s with 400 VALIDATION_FAILED and details', async (_what, path, field) => {
     const reply = await get(path);
     expect(reply.status).toBe(400);

@@ -14,8 +14,10 @@ export const PROJECTION_TABLES = [
   'key_usage_day',
   'end_user_usage_day',
   'billing_usage_day',
+  'billing_usage_month',
   'probes_minute',
   'key_state',
+  'key_last_use',
   'seen_event_ids',
 ] as const;
 

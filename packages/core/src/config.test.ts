@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       dedupWindowHours: 48,
       ingest: { maxEvents: 5_000, maxBytes: 5 * 1024 * 1024, requestsPerSecond: 200 },
       topics: { partitions: undefined, replicationFactor: undefined },
+      api: { maxInFlight: 32 },
       projector: { maxBatchEvents: 50_000, sessionTimeoutMs: 30_000 },
       kafkaBrokers: ['a:9092', 'b:9093'],
       clickhouseUrl: 'http://default:pw@ch:8123/keytrail',

@@ -32,6 +32,10 @@ export interface KeytrailConfig {
    * and 1 on the managed single-node broker. Existing topics are never changed, only checked.
    */
   topics: { partitions: number | undefined; replicationFactor: number | undefined };
+  api: {
+    /** Query requests in flight per process before 503 (KEYTRAIL_API_MAX_INFLIGHT, default 32). */
+    maxInFlight: number;
+  };
   projector: {
     /** Most events per ClickHouse insert (KEYTRAIL_PROJECTOR_MAX_BATCH, default 50,000). */
     maxBatchEvents: number;
@@ -125,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KeytrailConfig
       partitions: optionalWholeNumber(env, 'KEYTRAIL_TOPIC_PARTITIONS', 1, 10_000),
       replicationFactor: optionalWholeNumber(env, 'KEYTRAIL_TOPIC_REPLICATION', 1, 100),
     },
+    api: { maxInFlight: wholeNumber(env, 'KEYTRAIL_API_MAX_INFLIGHT', 32, 100_000) },
     projector: {
       maxBatchEvents: wholeNumber(env, 'KEYTRAIL_PROJECTOR_MAX_BATCH', 50_000, 1_000_000),
       sessionTimeoutMs: wholeNumber(env, 'KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS', 30_000, 600_000),

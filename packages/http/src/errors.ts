@@ -54,7 +54,11 @@ export async function handleError(
   reply: FastifyReply,
 ): Promise<void> {
   if (isKeytrailError(err)) {
-    if (err.status >= 500) request.log.error({ err }, 'request failed');
+    // A retriable 503 (overload, a dependency restarting) is expected under pressure: one warn
+    // line without a stack, so a burst of them does not bury real failures.
+    if (err.status >= 500 && err.retriable)
+      request.log.warn({ code: err.code, reason: err.message }, 'request refused');
+    else if (err.status >= 500) request.log.error({ err }, 'request failed');
     if (err.code === 'UNAVAILABLE') reply.header('retry-after', '1');
     reply.status(err.status).send(errorBody(err.code, err.message, request.id, err.details));
     return;

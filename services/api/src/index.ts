@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ClickHouseDriver } from '@keytrail/clickhouse';
 import type { TokenService } from '@keytrail/tokens';
 import type { FastifyInstance } from 'fastify';
+import { limitInFlight } from './inflight.ts';
 import { createCursorCodec } from './query/cursor.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -22,12 +23,18 @@ export async function registerApiRoutes(
     tokens: TokenService;
     /** Signs paging cursors; every API process of a deployment must use the same one. */
     cursorSecret: string;
+    /** Query requests in flight before 503 (KEYTRAIL_API_MAX_INFLIGHT, default 32). */
+    maxInFlight?: number;
   },
 ): Promise<void> {
   const cursors = createCursorCodec(
     createHash('sha256').update(`keytrail-cursor:${options.cursorSecret}`).digest('hex'),
   );
-  await app.register(keyRoutes, { ch: options.ch, cursors });
-  await app.register(workspaceRoutes, { ch: options.ch });
+  // The ClickHouse-backed routes share one in-flight bound (a plugin scope of their own).
+  await app.register(async (queries) => {
+    limitInFlight(queries, options.maxInFlight ?? 32);
+    await queries.register(keyRoutes, { ch: options.ch, cursors });
+    await queries.register(workspaceRoutes, { ch: options.ch });
+  });
   await app.register(tokenRoutes, { tokens: options.tokens });
 }

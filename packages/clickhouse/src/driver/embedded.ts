@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ChdbQueryStream, Session } from 'chdb';
+import { createEngineQueue, type Lane } from './engineQueue.ts';
 import { toClickHouseError } from './errors.ts';
 import {
   type ClickHouseDriver,
@@ -34,8 +35,11 @@ interface SharedSession {
   session: Session;
   /** The database the session is USE-ing now. */
   current: string;
-  /** Calls run one at a time (chdb does anyway); a call first switches the session's database if needed. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Calls run one at a time (chdb does anyway); a call first switches the session's database if
+   * needed. Reads go before queued writes (see createEngineQueue).
+   */
+  exclusive<T>(lane: Lane, fn: () => Promise<T>): Promise<T>;
   /** Calls queued or running: while any is, the engine is at work, so it is up. */
   pending: number;
   closed: boolean;
@@ -57,7 +61,7 @@ export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouse
   const session = new Session(options.path, {
     connectionArgs: Object.entries(COMMON_SETTINGS).map(([k, v]) => `--${k}=${v}`),
   });
-  let chain: Promise<unknown> = Promise.resolve();
+  const queue = createEngineQueue();
   const shared: SharedSession = {
     session,
     current: 'default',
@@ -65,11 +69,9 @@ export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouse
     closed: false,
     scratch,
     files: 0,
-    exclusive(fn) {
+    exclusive(lane, fn) {
       shared.pending++;
-      const run = chain.then(fn, fn).finally(() => shared.pending--);
-      chain = run.catch(() => {});
-      return run;
+      return queue.run(lane, fn).finally(() => shared.pending--);
     },
   };
   return embeddedView(shared, 'default');
@@ -83,8 +85,8 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
     await session.queryAsync(`USE ${database}`, { format: 'Null' });
     shared.current = database;
   };
-  const run = <T>(fn: () => Promise<T>): Promise<T> =>
-    shared.exclusive(async () => {
+  const run = <T>(lane: Lane, fn: () => Promise<T>): Promise<T> =>
+    shared.exclusive(lane, async () => {
       await use();
       return fn();
     });
@@ -95,7 +97,7 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
     withDatabase: (name) => embeddedView(shared, checkDatabaseName(name)),
     async command(sql, params?: QueryParams, settings?: QuerySettings) {
       try {
-        await run(() =>
+        await run('write', () =>
           session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), { format: 'Null' }),
         );
       } catch (err) {
@@ -104,7 +106,7 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
     },
     async query<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
       try {
-        const result = await run(() =>
+        const result = await run('read', () =>
           session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), {
             format: 'JSONEachRow',
           }),
@@ -128,7 +130,7 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
       const held = new Promise<void>((resolve) => (release = resolve));
       const opened = new Promise<ChdbQueryStream>((resolve, reject) => {
         void shared
-          .exclusive(async () => {
+          .exclusive('read', async () => {
             await use();
             resolve(
               session.queryStreamBind(withSettings(sql, settings), normalizeParams(params), {
@@ -156,7 +158,7 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
       const columns = insertOptions.columns ?? Object.keys(rows[0]!);
       const values = toCompactNdjson(rows, columns);
       try {
-        await run(() =>
+        await run('write', () =>
           session.insert({
             table: `${database}.${table}`,
             values,
@@ -175,7 +177,7 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
       const file = join(shared.scratch, `${process.pid}-${++shared.files}.rowbinary`);
       try {
         await writeFile(file, batch.data);
-        await run(() =>
+        await run('write', () =>
           session.queryBindAsync(
             withSettings(
               `INSERT INTO ${database}.${table} (${batch.names.join(', ')})
@@ -197,7 +199,7 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
       // In-process: busy means alive. Queueing behind a large insert would only make a probe late.
       if (shared.pending > 0) return true;
       try {
-        await run(() => session.queryAsync('SELECT 1', { format: 'Null' }));
+        await run('read', () => session.queryAsync('SELECT 1', { format: 'Null' }));
         return true;
       } catch {
         return false;
@@ -207,7 +209,7 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
       // Only the view on the original database owns the session.
       if (database !== 'default' || shared.closed) return;
       shared.closed = true;
-      await shared.exclusive(async () => session.close());
+      await shared.exclusive('write', async () => session.close());
     },
   };
 }

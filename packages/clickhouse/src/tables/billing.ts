@@ -11,41 +11,56 @@ export interface BillingRow {
   keys: number;
 }
 
-// Fixed statements per period (a closed map); values are bound. Keyset paging on
-// (period_start, end_user_id), which is also the export's order.
-const BILLING_SQL: Record<BillingPeriod, string> = Object.fromEntries(
-  (['day', 'month'] as const).map((period) => [
-    period,
-    `SELECT toString(${period === 'day' ? 'day' : 'toStartOfMonth(day)'}) AS period_start, end_user_id,
-            sum(billable_requests) AS billable_requests, sum(cost) AS cost_micros, uniqExact(key_id) AS keys
-     FROM billing_usage_day
-     WHERE workspace_id = {workspaceId:String} AND day >= {fromDay:Date} AND day < {toDay:Date}
-     GROUP BY period_start, end_user_id
-     HAVING (period_start, end_user_id) > ({afterPeriod:String}, {afterUser:String})
-     ORDER BY period_start, end_user_id
-     LIMIT {limit:UInt32}`,
-  ]),
-) as Record<BillingPeriod, string>;
+// Fixed statements per period (a closed map); values are bound. Each reads the rollup whose
+// primary key starts (workspace_id, period, end_user_id) and pages by keyset on that prefix in
+// WHERE, so ClickHouse aggregates in key order and a page stops at its LIMIT: a page costs its
+// own rows, not the whole period's (the export's order is the key's order too).
+const BILLING_SQL: Record<BillingPeriod, string> = {
+  day: `SELECT toString(day) AS period_start, end_user_id,
+               sum(billable_requests) AS billable_requests, sum(cost) AS cost_micros, uniqExact(key_id) AS keys
+        FROM billing_usage_day
+        WHERE workspace_id = {workspaceId:String} AND day >= {fromDay:Date} AND day < {toDay:Date}
+          AND (day, end_user_id) > ({afterPeriod:Date}, {afterUser:String})
+        GROUP BY day, end_user_id
+        ORDER BY day, end_user_id
+        LIMIT {limit:UInt32}`,
+  month: `SELECT toString(month) AS period_start, end_user_id,
+                 sum(billable_requests) AS billable_requests, sum(cost) AS cost_micros, uniqExact(key_id) AS keys
+          FROM billing_usage_month
+          WHERE workspace_id = {workspaceId:String} AND month >= {fromDay:Date} AND month < {toDay:Date}
+            AND (month, end_user_id) > ({afterPeriod:Date}, {afterUser:String})
+          GROUP BY month, end_user_id
+          ORDER BY month, end_user_id
+          LIMIT {limit:UInt32}`,
+};
+const IN_KEY_ORDER = { optimize_aggregation_in_order: 1 };
+
+/** Whether `day` (YYYY-MM-DD) is the first day of a month: a monthly export's bounds must be. */
+export function isMonthStart(day: string): boolean {
+  return day.endsWith('-01');
+}
 
 /**
  * The billing export one page at a time, in (period_start, end_user_id) order, so a month of a
  * million end users streams with flat memory, and the embedded engine is free between pages.
- * Days are UTC; [fromDay, toDay).
+ * Days are UTC; [fromDay, toDay). A monthly export takes whole months: both bounds are first
+ * days of a month (isMonthStart), which the caller checks.
  */
 export async function* pageBillingExport(
   ch: ClickHouseDriver,
   params: { workspaceId: string; fromDay: string; toDay: string; period: BillingPeriod; pageSize?: number },
 ): AsyncIterable<BillingRow[]> {
   const limit = params.pageSize ?? 10_000;
-  let after = { afterPeriod: '', afterUser: '' };
+  if (params.period === 'month' && !(isMonthStart(params.fromDay) && isMonthStart(params.toDay)))
+    throw new Error(`a monthly billing export takes whole months, not ${params.fromDay}..${params.toDay}`);
+  // The first page starts after (1970-01-01, ''): before any period the range can hold.
+  let after = { afterPeriod: '1970-01-01', afterUser: '' };
   for (;;) {
-    const page = await ch.query<BillingRow>(BILLING_SQL[params.period], {
-      workspaceId: params.workspaceId,
-      fromDay: params.fromDay,
-      toDay: params.toDay,
-      ...after,
-      limit,
-    });
+    const page = await ch.query<BillingRow>(
+      BILLING_SQL[params.period],
+      { workspaceId: params.workspaceId, fromDay: params.fromDay, toDay: params.toDay, ...after, limit },
+      IN_KEY_ORDER,
+    );
     if (page.length > 0) yield page;
     if (page.length < limit) return;
     const last = page.at(-1)!;

@@ -148,7 +148,8 @@ type KeyStateListRow = Pick<
 /**
  * Keys of a workspace with their state at `now` (SUPERSEDED only inside its grace, EXPIRED after
  * it or past expires_at), filtered, newest first, one page; then the page's recent use from the
- * rollups and the raw decisions. Two steps, so the usage queries touch only the page's keys.
+ * rollups (key_usage_hour, key_usage_day, key_last_use). Two steps, so the usage queries touch
+ * only the page's keys.
  */
 export async function queryKeys(
   ch: ClickHouseDriver,
@@ -197,7 +198,7 @@ export async function queryKeys(
   }>(
     `SELECT k.key_id AS key_id,
             ifNull(h.requests_24h, 0) AS requests_24h, ifNull(h.errors_24h, 0) AS errors_24h,
-            ifNull(d.requests_30d, 0) AS requests_30d, d.last_used_at AS last_used_at, r.last_client_ip AS last_client_ip
+            ifNull(d.requests_30d, 0) AS requests_30d, l.last_used_at AS last_used_at, l.last_client_ip AS last_client_ip
      FROM (SELECT arrayJoin({keyIds:Array(String)}) AS key_id) AS k
      LEFT JOIN (
        SELECT key_id, sum(requests) AS requests_24h, sumIf(requests, outcome != 'ALLOWED') AS errors_24h
@@ -207,19 +208,19 @@ export async function queryKeys(
        GROUP BY key_id
      ) AS h ON h.key_id = k.key_id
      LEFT JOIN (
-       SELECT key_id, sum(requests) AS requests_30d, toNullable(max(last_used)) AS last_used_at
+       SELECT key_id, sum(requests) AS requests_30d
        FROM key_usage_day
        WHERE workspace_id = {workspaceId:String} AND key_id IN {keyIds:Array(String)}
          AND bucket >= toStartOfDay({now:DateTime64(3, 'UTC')} - INTERVAL 30 DAY)
        GROUP BY key_id
      ) AS d ON d.key_id = k.key_id
      LEFT JOIN (
-       SELECT key_id, toNullable(argMax(client_ip, occurred_at)) AS last_client_ip
-       FROM auth_decisions
+       SELECT key_id, toNullable(max(last_used)) AS last_used_at,
+              toNullable(argMaxMerge(key_last_use.last_client_ip)) AS last_client_ip
+       FROM key_last_use
        WHERE workspace_id = {workspaceId:String} AND key_id IN {keyIds:Array(String)}
-         AND occurred_at >= {now:DateTime64(3, 'UTC')} - INTERVAL 30 DAY
        GROUP BY key_id
-     ) AS r ON r.key_id = k.key_id
+     ) AS l ON l.key_id = k.key_id
      SETTINGS join_use_nulls = 1`,
     { workspaceId: query.workspaceId, keyIds, now: query.now },
   );
@@ -245,7 +246,7 @@ export async function queryKeys(
       revoked_at: iso(s.revoked_at),
       end_user_id: s.end_user_id || null,
       parent_key_id: s.parent_key_id || null,
-      last_used_at: u?.last_used_at && u.requests_30d > 0 ? iso(u.last_used_at) : null,
+      last_used_at: iso(u?.last_used_at ?? null),
       last_client_ip: u?.last_client_ip ?? null,
       requests_24h: u?.requests_24h ?? 0,
       requests_30d: u?.requests_30d ?? 0,

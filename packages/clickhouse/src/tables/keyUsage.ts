@@ -40,79 +40,66 @@ export const BUCKET_FLOOR = {
 } as const satisfies Record<UsageGranularity, string>;
 
 // One fixed statement per rollup table: the table name comes from the closed map above, never
-// from a request; every value is a bound parameter. Latency quantiles merge across outcomes.
+// from a request; every value is a bound parameter. One row per bucket: the inner query sums per
+// outcome and keeps latency as t-digest states, the outer one merges them across outcomes.
 const KEY_USAGE_SQL = Object.fromEntries(
   Object.entries(KEY_USAGE_TABLES).map(([granularity, table]) => [
     granularity,
-    `SELECT bucket AS start, outcome, sum(requests) AS requests, sum(cost) AS cost,
+    `SELECT start, groupArray((outcome, requests)) AS outcomes, sum(cost) AS cost,
             sum(latency_count) AS latency_count,
             quantilesTDigestMerge(0.5, 0.9, 0.99)(latency) AS latency
-     FROM ${table}
-     WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
-       AND bucket >= ${BUCKET_FLOOR[granularity as UsageGranularity]}({from:DateTime64(3, 'UTC')})
-       AND bucket < {to:DateTime64(3, 'UTC')}
-     GROUP BY start, outcome
-     ORDER BY start, outcome`,
-  ]),
-) as Record<UsageGranularity, string>;
-
-const KEY_LATENCY_SQL = Object.fromEntries(
-  Object.entries(KEY_USAGE_TABLES).map(([granularity, table]) => [
-    granularity,
-    `SELECT bucket AS start, sum(latency_count) AS latency_count,
-            quantilesTDigestMerge(0.5, 0.9, 0.99)(latency) AS latency
-     FROM ${table}
-     WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
-       AND bucket >= ${BUCKET_FLOOR[granularity as UsageGranularity]}({from:DateTime64(3, 'UTC')})
-       AND bucket < {to:DateTime64(3, 'UTC')}
-     GROUP BY start`,
+     FROM (
+       SELECT bucket AS start, outcome, sum(requests) AS requests, sum(cost) AS cost,
+              sum(latency_count) AS latency_count,
+              quantilesTDigestMergeState(0.5, 0.9, 0.99)(latency) AS latency
+       FROM ${table}
+       WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
+         AND bucket >= ${BUCKET_FLOOR[granularity as UsageGranularity]}({from:DateTime64(3, 'UTC')})
+         AND bucket < {to:DateTime64(3, 'UTC')}
+       GROUP BY start, outcome
+     )
+     GROUP BY start
+     ORDER BY start`,
   ]),
 ) as Record<UsageGranularity, string>;
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
+interface KeyUsageRow {
+  start: string;
+  outcomes: [Outcome, number][];
+  cost: number;
+  latency_count: number;
+  latency: number[];
+}
+
 /** Requests of one key per bucket: by outcome, errors, cost and latency, from the rollups. Empty buckets are left out. */
 export async function getKeyUsage(ch: ClickHouseDriver, params: KeyUsageParams): Promise<UsageBucket[]> {
-  const bound = { workspaceId: params.workspaceId, keyId: params.keyId, from: params.from, to: params.to };
-  const [rows, latencies] = await Promise.all([
-    ch.query<{ start: string; outcome: Outcome; requests: number; cost: number }>(
-      KEY_USAGE_SQL[params.granularity],
-      bound,
-    ),
-    ch.query<{ start: string; latency_count: number; latency: number[] }>(
-      KEY_LATENCY_SQL[params.granularity],
-      bound,
-    ),
-  ]);
-  const latencyByStart = new Map(
-    latencies.map((l) => [
-      parseClickHouseTime(l.start).toISOString(),
-      l.latency_count > 0
-        ? { p50: round(l.latency[0]!), p90: round(l.latency[1]!), p99: round(l.latency[2]!) }
-        : null,
-    ]),
-  );
-  const buckets: UsageBucket[] = [];
-  for (const row of rows) {
-    const start = parseClickHouseTime(row.start).toISOString();
-    let bucket = buckets.at(-1);
-    if (bucket?.start !== start) {
-      bucket = {
-        start,
-        total: 0,
-        by_outcome: {},
-        errors: 0,
-        cost: 0,
-        latency_ms: latencyByStart.get(start) ?? null,
-      };
-      buckets.push(bucket);
+  const rows = await ch.query<KeyUsageRow>(KEY_USAGE_SQL[params.granularity], {
+    workspaceId: params.workspaceId,
+    keyId: params.keyId,
+    from: params.from,
+    to: params.to,
+  });
+  return rows.map((row) => {
+    const bucket: UsageBucket = {
+      start: parseClickHouseTime(row.start).toISOString(),
+      total: 0,
+      by_outcome: {},
+      errors: 0,
+      cost: row.cost,
+      latency_ms:
+        row.latency_count > 0
+          ? { p50: round(row.latency[0]!), p90: round(row.latency[1]!), p99: round(row.latency[2]!) }
+          : null,
+    };
+    for (const [outcome, requests] of row.outcomes.sort(([a], [b]) => (a < b ? -1 : 1))) {
+      bucket.total += requests;
+      bucket.by_outcome[outcome] = requests;
+      if (outcome !== 'ALLOWED') bucket.errors += requests;
     }
-    bucket.total += row.requests;
-    bucket.by_outcome[row.outcome] = row.requests;
-    if (row.outcome !== 'ALLOWED') bucket.errors += row.requests;
-    bucket.cost += row.cost;
-  }
-  return buckets;
+    return bucket;
+  });
 }
 
 /** Dimensions a key's usage can be split by (raw decisions; a closed map of column names). */

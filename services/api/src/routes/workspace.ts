@@ -6,6 +6,7 @@ import {
   getEndUserBuckets,
   getProbes,
   getTopUsage,
+  isMonthStart,
   type ProbesGroupBy,
   pageBillingExport,
   type TopUsageBy,
@@ -165,7 +166,7 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
       schema: {
         summary: 'Billable usage per period and end user, streamed as CSV or NDJSON',
         description:
-          'Billable = ALLOWED decisions of LIVE keys (test and dev keys never); session traffic is billed to its end user; usage with no end user is one row with an empty end_user_id. Days are UTC; from/to are cut to whole days. Rows in (period_start, end_user_id) order: a closed period exports byte-identically twice.',
+          'Billable = ALLOWED decisions of LIVE keys (test and dev keys never); session traffic is billed to its end user; usage with no end user is one row with an empty end_user_id. Days are UTC; from/to are cut to whole days; with period=month both must be the first day of a month. Rows in (period_start, end_user_id) order: a closed period exports byte-identically twice.',
         tags: ['billing'],
         params: WS_PARAMS,
         querystring: rangeQuery({
@@ -194,6 +195,17 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
         throw new KeytrailError('VALIDATION_FAILED', 'to: the range must cover at least one whole UTC day', {
           details: [{ path: 'to', message: 'the range must cover at least one whole UTC day' }],
         });
+      if (period === 'month')
+        for (const [path, day] of [
+          ['from', fromDay],
+          ['to', toDay],
+        ] as const)
+          if (!isMonthStart(day))
+            throw new KeytrailError(
+              'VALIDATION_FAILED',
+              `${path}: a monthly export covers whole UTC months; ${path} must be the first day of a month, such as ${day.slice(0, 8)}01`,
+              { details: [{ path, message: 'must be the first day of a UTC month' }] },
+            );
       const name = `keytrail-billing-${ws.replace(/[^A-Za-z0-9_.-]/g, '_')}-${fromDay}-${toDay}-${period}.${format}`;
       const pages = pageBillingExport(ch, { workspaceId: ws, fromDay, toDay, period });
       reply

@@ -123,7 +123,12 @@ export async function serve(options: ServeOptions): Promise<Served> {
     await ingest.register(app);
   }
   if (wants('api') && ch && tokens)
-    await registerApiRoutes(app, { ch, tokens, cursorSecret: adminToken ?? '' });
+    await registerApiRoutes(app, {
+      ch,
+      tokens,
+      cursorSecret: adminToken ?? '',
+      maxInFlight: config.api.maxInFlight,
+    });
   const host = options.host ?? (options.allInOne ? '127.0.0.1' : '0.0.0.0');
   const url = await app.listen({ port: config.port, host });
   lifecycle.add({ name: 'http server', stop: () => app.close() });
