@@ -14,7 +14,8 @@ export interface BillingRow {
 // Fixed statements per period (a closed map); values are bound. Each reads the rollup whose
 // primary key starts (workspace_id, period, end_user_id) and pages by keyset on that prefix in
 // WHERE, so ClickHouse aggregates in key order and a page stops at its LIMIT: a page costs its
-// own rows, not the whole period's (the export's order is the key's order too).
+// own rows, not the whole period's (the export's order is the key's order too). An end user whose
+// live traffic was all refused at no cost has nothing to bill: no row.
 const BILLING_SQL: Record<BillingPeriod, string> = {
   day: `SELECT toString(day) AS period_start, end_user_id,
                sum(billable_requests) AS billable_requests, sum(cost) AS cost_micros, uniqExact(key_id) AS keys
@@ -22,6 +23,7 @@ const BILLING_SQL: Record<BillingPeriod, string> = {
         WHERE workspace_id = {workspaceId:String} AND day >= {fromDay:Date} AND day < {toDay:Date}
           AND (day, end_user_id) > ({afterPeriod:Date}, {afterUser:String})
         GROUP BY day, end_user_id
+        HAVING billable_requests > 0 OR cost_micros != 0
         ORDER BY day, end_user_id
         LIMIT {limit:UInt32}`,
   month: `SELECT toString(month) AS period_start, end_user_id,
@@ -30,6 +32,7 @@ const BILLING_SQL: Record<BillingPeriod, string> = {
           WHERE workspace_id = {workspaceId:String} AND month >= {fromDay:Date} AND month < {toDay:Date}
             AND (month, end_user_id) > ({afterPeriod:Date}, {afterUser:String})
           GROUP BY month, end_user_id
+          HAVING billable_requests > 0 OR cost_micros != 0
           ORDER BY month, end_user_id
           LIMIT {limit:UInt32}`,
 };
