@@ -155,23 +155,36 @@ export async function queryKeys(
   ch: ClickHouseDriver,
   query: KeyQuery,
 ): Promise<(KeyView & { sort_at: string })[]> {
+  // Filtering and ordering need a few merged columns of every key; the page's keys alone then
+  // merge all of theirs (merging every column of 10,000 keys costs about ten times as much).
   const states = await ch.query<KeyStateListRow>(
-    `SELECT * FROM (
-       SELECT key_id, ${KEY_STATE_COLUMNS},
-         key_env AS env, key_type AS type,
-         ifNull(min(key_state.created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
-         ${KEY_STATUS} AS status
-       FROM key_state
-       WHERE workspace_id = {workspaceId:String} AND ({keyId:String} = '' OR key_id = {keyId:String})
-       GROUP BY key_id
+    `WITH page AS (
+       SELECT key_id FROM (
+         SELECT key_id, argMaxIfMerge(key_prefix) AS key_prefix, argMaxIfMerge(key_env) AS env,
+           argMaxIfMerge(name) AS name, argMaxIfMerge(status_event) AS status_event,
+           argMaxIfMerge(expires_at) AS expires_at, argMaxIfMerge(grace_ends_at) AS grace_ends_at,
+           ifNull(min(key_state.created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
+           ${KEY_STATUS} AS status
+         FROM key_state
+         WHERE workspace_id = {workspaceId:String} AND ({keyId:String} = '' OR key_id = {keyId:String})
+         GROUP BY key_id
+       )
+       WHERE ({status:String} = '' OR status = {status:String})
+         AND ({env:String} = '' OR env = {env:String})
+         AND startsWith(key_prefix, {prefix:String})
+         AND ({q:String} = '' OR positionCaseInsensitive(key_id, {q:String}) > 0 OR positionCaseInsensitive(name, {q:String}) > 0)
+         AND (sort_at, key_id) < ({afterAt:DateTime64(3, 'UTC')}, {afterKey:String})
+       ORDER BY sort_at DESC, key_id DESC
+       LIMIT {limit:UInt32}
      )
-     WHERE ({status:String} = '' OR status = {status:String})
-       AND ({env:String} = '' OR env = {env:String})
-       AND startsWith(key_prefix, {prefix:String})
-       AND ({q:String} = '' OR positionCaseInsensitive(key_id, {q:String}) > 0 OR positionCaseInsensitive(name, {q:String}) > 0)
-       AND (sort_at, key_id) < ({afterAt:DateTime64(3, 'UTC')}, {afterKey:String})
-     ORDER BY sort_at DESC, key_id DESC
-     LIMIT {limit:UInt32}`,
+     SELECT key_id, ${KEY_STATE_COLUMNS},
+       key_env AS env, key_type AS type,
+       ifNull(min(key_state.created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
+       ${KEY_STATUS} AS status
+     FROM key_state
+     WHERE workspace_id = {workspaceId:String} AND key_id IN (SELECT key_id FROM page)
+     GROUP BY key_id
+     ORDER BY sort_at DESC, key_id DESC`,
     {
       workspaceId: query.workspaceId,
       now: query.now,
