@@ -251,5 +251,16 @@ export function clickHouseDriverSuite(
       expect(seen.length).toBe(2500);
       expect(seen.at(-1)).toBe(2499);
     });
+
+    it('returns TabSeparated rows as text fields, escapes undone', async () => {
+      const rows = await ch.queryTabSeparated(
+        'SELECT number AS n, {text:String} AS t FROM numbers(2) ORDER BY n',
+        { text: "tab\there, line\nbreak, back\\slash, quote'" },
+      );
+      expect(rows).toEqual([
+        ['0', "tab\there, line\nbreak, back\\slash, quote'"],
+        ['1', "tab\there, line\nbreak, back\\slash, quote'"],
+      ]);
+    });
   });
 }

@@ -10,6 +10,7 @@ import {
   checkDatabaseName,
   type InsertOptions,
   normalizeParams,
+  parseTabSeparated,
   type QueryParams,
   type QuerySettings,
   toCompactNdjson,
@@ -117,6 +118,18 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
           .split('\n')
           .filter((line) => line.length > 0)
           .map((line) => JSON.parse(line) as Row);
+      } catch (err) {
+        throw toClickHouseError(err, 'query failed');
+      }
+    },
+    async queryTabSeparated(sql: string, params?: QueryParams, settings?: QuerySettings) {
+      try {
+        const result = await run('read', () =>
+          session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), {
+            format: 'TabSeparated',
+          }),
+        );
+        return parseTabSeparated(result.text());
       } catch (err) {
         throw toClickHouseError(err, 'query failed');
       }

@@ -7,6 +7,7 @@ import {
   checkDatabaseName,
   type InsertOptions,
   normalizeParams,
+  parseTabSeparated,
   type QueryParams,
   type QuerySettings,
 } from './types.ts';
@@ -56,6 +57,19 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
           format: 'JSONEachRow',
         });
         return await result.json<Row>();
+      } catch (err) {
+        throw toClickHouseError(err, 'query failed');
+      }
+    },
+    async queryTabSeparated(sql: string, params?: QueryParams, settings?: QuerySettings) {
+      try {
+        const result = await client.query({
+          query: sql,
+          query_params: normalizeParams(params),
+          clickhouse_settings: settings,
+          format: 'TabSeparated',
+        });
+        return parseTabSeparated(await result.text());
       } catch (err) {
         throw toClickHouseError(err, 'query failed');
       }
