@@ -1,13 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  type KeytrailProcess,
-  spawnKeytrail,
-  tempDir,
-  testBrokers,
-  uniquePrefix,
-  waitFor,
-} from './kit/index.ts';
+import { type KeytrailProcess, startKeytrailUp, waitFor } from './kit/index.ts';
 
 const ADMIN = 'kt_admin_query_api_0123456789abcdef';
 const WS = 'ws_q';
@@ -219,14 +211,7 @@ describe('the query API answers what security and billing ask', () => {
   };
 
   beforeAll(async () => {
-    app = spawnKeytrail(['up'], {
-      KEYTRAIL_KAFKA_BROKERS: testBrokers().join(','),
-      KEYTRAIL_TOPIC_PREFIX: uniquePrefix('query'),
-      KEYTRAIL_DATA_DIR: tempDir('query'),
-      KEYTRAIL_PORT: String(await freePort()),
-      KEYTRAIL_ADMIN_TOKEN: ADMIN,
-    });
-    url = (await app.waitForOutput(/Keytrail is up at (http:\/\/\S+)/))[1]!;
+    ({ app, url } = await startKeytrailUp('query', { KEYTRAIL_ADMIN_TOKEN: ADMIN }));
     const posted = await fetch(`${url}/v1/events`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },

@@ -1,14 +1,6 @@
 import { generateTraffic, type JsonEvent } from '@keytrail/simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  type KeytrailProcess,
-  spawnKeytrail,
-  tempDir,
-  testBrokers,
-  uniquePrefix,
-  waitFor,
-} from './kit/index.ts';
+import { type KeytrailProcess, startKeytrailUp, waitFor } from './kit/index.ts';
 
 // A simulated day of four workspaces' traffic, sent through ingest and the projector of
 // `keytrail up`. For every workspace, three read paths over different rollups must each add up
@@ -69,14 +61,7 @@ describe('the query API reconciles with the raw decisions after a simulated day'
   const getJson = async (path: string) => JSON.parse(await get(path));
 
   beforeAll(async () => {
-    app = spawnKeytrail(['up'], {
-      KEYTRAIL_KAFKA_BROKERS: testBrokers().join(','),
-      KEYTRAIL_TOPIC_PREFIX: uniquePrefix('reconcile'),
-      KEYTRAIL_DATA_DIR: tempDir('reconcile'),
-      KEYTRAIL_PORT: String(await freePort()),
-      KEYTRAIL_ADMIN_TOKEN: ADMIN,
-    });
-    url = (await app.waitForOutput(/Keytrail is up at (http:\/\/\S+)/))[1]!;
+    ({ app, url } = await startKeytrailUp('reconcile', { KEYTRAIL_ADMIN_TOKEN: ADMIN }));
     for (let i = 0; i < sent.length; i += 2_000) {
       const batch = sent.slice(i, i + 2_000);
       const posted = await fetch(`${url}/v1/events`, {

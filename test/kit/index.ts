@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouseDriver, createHttpDriver, migrate } from '@keytrail/clickhouse';
 import { sleep } from '@keytrail/core';
-import { createKafka, ensureTopics, type Topics, topicNames } from '@keytrail/kafka';
+import { createKafka, ensureTopics, freePort, type Topics, topicNames } from '@keytrail/kafka';
 import type { Kafka } from 'kafkajs';
 import { inject } from 'vitest';
 
@@ -167,6 +167,25 @@ export function spawnKeytrail(args: string[], env: Record<string, string>): Keyt
       return exited;
     },
   };
+}
+
+/**
+ * `keytrail up` on the suite's broker with topics and a data folder of its own, once it prints
+ * its URL: the all-in-one a test talks to over HTTP.
+ */
+export async function startKeytrailUp(
+  name: string,
+  env: Record<string, string>,
+): Promise<{ app: KeytrailProcess; url: string }> {
+  const app = spawnKeytrail(['up'], {
+    KEYTRAIL_KAFKA_BROKERS: testBrokers().join(','),
+    KEYTRAIL_TOPIC_PREFIX: uniquePrefix(name),
+    KEYTRAIL_DATA_DIR: tempDir(name),
+    KEYTRAIL_PORT: String(await freePort()),
+    ...env,
+  });
+  const url = (await app.waitForOutput(/Keytrail is up at (http:\/\/\S+)/))[1]!;
+  return { app, url };
 }
 
 export interface ProjectorProcess extends KeytrailProcess {

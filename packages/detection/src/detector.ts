@@ -299,15 +299,12 @@ export function createDetector(options: DetectorOptions): Detector {
         scope: { key_id: d.key_id! },
         severity: percent >= 100 ? 'HIGH' : 'MEDIUM',
         summary: `Key ${d.key_prefix ?? d.key_id} has used ${Math.floor(percent)} % of its quota (${used} of ${limit})`,
-        evidence: {
-          count: used,
-          baseline: 0,
-          threshold: Math.ceil((limit * rule.threshold_percent) / 100),
-          window_seconds: Math.round((period.end - period.start) / SECOND),
-          distinct_key_hashes: 0,
-          distinct_ips: 0,
-          sample_request_ids: [d.request_id],
-        },
+        evidence: periodEvidence(
+          used,
+          Math.ceil((limit * rule.threshold_percent) / 100),
+          period,
+          d.request_id,
+        ),
         startedAt: d.occurred_at,
       },
       tick,
@@ -335,15 +332,7 @@ export function createDetector(options: DetectorOptions): Detector {
           scope,
           severity: 'MEDIUM',
           summary: `${scope.key_id ? `Key ${d.key_prefix ?? d.key_id}` : `End user ${scope.end_user_id}`} has cost ${total} micro-credits this ${rule.period.toLowerCase()} (threshold ${rule.amount_micros})`,
-          evidence: {
-            count: total,
-            baseline: 0,
-            threshold: rule.amount_micros,
-            window_seconds: Math.round((period.end - period.start) / SECOND),
-            distinct_key_hashes: 0,
-            distinct_ips: 0,
-            sample_request_ids: [d.request_id],
-          },
+          evidence: periodEvidence(total, rule.amount_micros, period, d.request_id),
           startedAt: d.occurred_at,
         },
         tick,
@@ -648,6 +637,24 @@ function dominantPrefix(attempts: readonly Attempt[]): string | undefined {
   for (const a of attempts) if (a.prefix) counts.set(a.prefix, (counts.get(a.prefix) ?? 0) + 1);
   for (const [prefix, n] of counts) if (n >= attempts.length * 0.9) return prefix;
   return undefined;
+}
+
+/** Evidence of a quota or cost period: how much was used against the threshold, in the period. */
+function periodEvidence(
+  count: number,
+  threshold: number,
+  period: { start: number; end: number },
+  requestId: string,
+) {
+  return {
+    count,
+    baseline: 0,
+    threshold,
+    window_seconds: Math.round((period.end - period.start) / SECOND),
+    distinct_key_hashes: 0,
+    distinct_ips: 0,
+    sample_request_ids: [requestId],
+  };
 }
 
 function useEvidence(use: Use, threshold: number, windowSeconds: number) {
