@@ -7,7 +7,8 @@
  * --data keeps the seeded database in DIR and reuses it on the next run (seeding 100M decisions
  * takes about half an hour); --only runs the routes whose name contains TEXT. --load-rate sets the
  * events/s a producer sends while the routes are measured again (0 skips that phase): a real
- * broker, and Keytrail's projector writing into the same embedded database, in this process.
+ * broker, and Keytrail's projector writing into the same embedded database, in this process, once
+ * per --max-batch value (default 50000,5000: the projector's largest insert).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -39,7 +40,7 @@ const { values } = parseArgs({
     data: { type: 'string' },
     only: { type: 'string' },
     'load-rate': { type: 'string', default: '20000' },
-    'max-batch': { type: 'string', default: '50000' },
+    'max-batch': { type: 'string', default: '50000,5000' },
   },
 });
 const DECISIONS = Number(values.decisions);
@@ -186,7 +187,7 @@ const billing = !values.only || 'billing export'.includes(values.only) ? await m
 // The same routes (one client) while a producer sends LOAD_RATE events/s to a real broker and
 // Keytrail's projector writes them into this database: the all-in-one case.
 const LOAD_RATE = Number(values['load-rate']);
-async function measureUnderLoad(): Promise<{ rows: string[][]; note: string }> {
+async function measureUnderLoad(maxBatch: number): Promise<{ rows: string[][]; note: string }> {
   const brokerDir = mkdtempSync(join(tmpdir(), 'kt-bench-query-broker-'));
   const broker = createLocalBroker({ dataDir: brokerDir, heap: '1g' });
   process.stderr.write('starting Kafka for the load phase…\n');
@@ -207,7 +208,7 @@ async function measureUnderLoad(): Promise<{ rows: string[][]; note: string }> {
     logger: createLogger('bench-query-projector', 'warn'),
     metrics: new Registry(),
     groupId: projectorGroupId(prefix),
-    maxBatchEvents: Number(values['max-batch']),
+    maxBatchEvents: maxBatch,
   });
   await projector.start();
   // Templates from the simulator; each send gives them fresh ids and times.
@@ -215,7 +216,8 @@ async function measureUnderLoad(): Promise<{ rows: string[][]; note: string }> {
   for (const json of generateTraffic({ seed: 11, startMs: Date.now(), decisions: 20_000 })) {
     if (json.type !== 'auth_decision') continue;
     const parsed = eventFromJson(json, codec, Date.now() + 86_400_000);
-    if (parsed.ok) templates.push({ ...(parsed.value.event as AuthDecision), workspace_id: 'ws_load' });
+    if (parsed.ok)
+      templates.push({ ...(parsed.value.event as AuthDecision), workspace_id: `ws_load_${maxBatch}` });
   }
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -255,7 +257,8 @@ async function measureUnderLoad(): Promise<{ rows: string[][]; note: string }> {
   const seconds = (Date.now() - loadStarted) / 1000;
   const [lag] = await ch.query<{ rows: number; q: number[] }>(
     `SELECT count() AS rows, quantiles(0.5, 0.99)(dateDiff('millisecond', kafka_timestamp, ingested_at)) AS q
-     FROM auth_decisions WHERE workspace_id = 'ws_load'`,
+     FROM auth_decisions WHERE workspace_id = {ws:String}`,
+    { ws: `ws_load_${maxBatch}` },
   );
   await producer.disconnect();
   await projector.stop();
@@ -263,10 +266,15 @@ async function measureUnderLoad(): Promise<{ rows: string[][]; note: string }> {
   rmSync(brokerDir, { recursive: true, force: true });
   return {
     rows,
-    note: `load: ${sent.toLocaleString('en')} events sent in ${seconds.toFixed(0)} s (${Math.round(sent / seconds).toLocaleString('en')}/s), ${lag!.rows.toLocaleString('en')} projected by the end; Kafka → queryable p50 ${lag!.q[0]} ms, p99 ${lag!.q[1]} ms; projector max batch ${values['max-batch']}`,
+    note: `load: ${sent.toLocaleString('en')} events sent in ${seconds.toFixed(0)} s (${Math.round(sent / seconds).toLocaleString('en')}/s), ${lag!.rows.toLocaleString('en')} projected by the end; Kafka → queryable p50 ${lag!.q[0]} ms, p99 ${lag!.q[1]} ms; projector max batch ${maxBatch.toLocaleString('en')}`,
   };
 }
-const underLoad = LOAD_RATE > 0 ? await measureUnderLoad() : undefined;
+// One load phase per projector batch bound (--max-batch 50000,5000): the longest insert a query
+// can wait behind.
+const underLoad: Awaited<ReturnType<typeof measureUnderLoad>>[] = [];
+if (LOAD_RATE > 0)
+  for (const maxBatch of values['max-batch'].split(',').map(Number))
+    underLoad.push(await measureUnderLoad(maxBatch));
 
 await app.close();
 await tokens.stop();
@@ -287,12 +295,12 @@ console.log(pad(header, widths));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const row of table) console.log(pad(row, widths));
 if (billing) console.log(`\n${billing}`);
-if (underLoad && underLoad.rows.length > 0) {
+for (const phase of underLoad) {
+  if (phase.rows.length === 0) continue;
   const loadHeader = ['route', 'p50 ms', 'p99 ms', 'p99 / idle p99'];
-  const loadWidths = loadHeader.map((h, k) => Math.max(h.length, ...underLoad.rows.map((r) => r[k]!.length)));
-  console.log(`\nunder load, 1 client, target p99 ≤ 4× idle\n`);
+  const loadWidths = loadHeader.map((h, k) => Math.max(h.length, ...phase.rows.map((r) => r[k]!.length)));
+  console.log(`\nunder load, 1 client, target p99 ≤ 4× idle — ${phase.note}\n`);
   console.log(pad(loadHeader, loadWidths));
   console.log(`|${loadWidths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const row of underLoad.rows) console.log(pad(row, loadWidths));
-  console.log(`\n${underLoad.note}`);
+  for (const row of phase.rows) console.log(pad(row, loadWidths));
 }

@@ -2,7 +2,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ChdbQueryStream, Session } from 'chdb';
-import { createEngineQueue, type Lane } from './engineQueue.ts';
 import { toClickHouseError } from './errors.ts';
 import {
   type ClickHouseDriver,
@@ -21,27 +20,37 @@ export interface EmbeddedDriverOptions {
   path: string;
 }
 
+/** A ClickHouse string literal: what the write path inlines instead of binding (see createEmbeddedDriver). */
+function stringLiteral(value: string): string {
+  return `'${value.replace(/[\\']/g, '\\$&')}'`;
+}
+
 function withSettings(sql: string, settings?: QuerySettings): string {
   if (!settings || Object.keys(settings).length === 0) return sql;
   // Setting names and values come from code, never from users; still, accept only safe shapes.
   const parts = Object.entries(settings).map(([k, v]) => {
     if (!/^[a-z_0-9]+$/.test(k)) throw new Error(`bad setting name ${k}`);
-    const value = typeof v === 'string' ? `'${v.replace(/[\\']/g, '\\$&')}'` : Number(v);
+    const value = typeof v === 'string' ? stringLiteral(v) : Number(v);
     return `${k} = ${value}`;
   });
   return `${sql}\nSETTINGS ${parts.join(', ')}`;
 }
 
-interface SharedSession {
+/** One chdb connection to the engine: its own current database and its own queue of calls. */
+interface Connection {
   session: Session;
-  /** The database the session is USE-ing now. */
+  /** The database this connection is USE-ing now. */
   current: string;
-  /**
-   * Calls run one at a time (chdb does anyway); a call first switches the session's database if
-   * needed. Reads go before queued writes (see createEngineQueue).
-   */
-  exclusive<T>(lane: Lane, fn: () => Promise<T>): Promise<T>;
-  /** Calls queued or running: while any is, the engine is at work, so it is up. */
+  /** Calls on one connection run one at a time (a stream holds it until drained). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+interface Engine {
+  /** Queries, streams and pings. */
+  reader: Connection;
+  /** Commands and inserts. */
+  writer: Connection;
+  /** Calls queued or running on either connection: while any is, the engine is at work, so it is up. */
   pending: number;
   closed: boolean;
   /** Folder of RowBinary files being inserted, and how many were written. */
@@ -49,9 +58,30 @@ interface SharedSession {
   files: number;
 }
 
+function openConnection(path: string, engine: { pending: number }): Connection {
+  const session = new Session(path, {
+    connectionArgs: Object.entries(COMMON_SETTINGS).map(([k, v]) => `--${k}=${v}`),
+  });
+  let chain: Promise<unknown> = Promise.resolve();
+  return {
+    session,
+    current: 'default',
+    exclusive(fn) {
+      engine.pending++;
+      const run = chain.then(fn, fn).finally(() => engine.pending--);
+      chain = run.catch(() => {});
+      return run;
+    },
+  };
+}
+
 /**
- * chdb: the ClickHouse engine inside this process. One data folder per process (the engine is
- * a process-wide singleton), and queries run one at a time — fine for all-in-one mode.
+ * chdb: the ClickHouse engine inside this process. One data folder per process (the engine is a
+ * process-wide singleton), reached through two connections that run in parallel: one for reads,
+ * one for writes. So an API query never waits behind a projector insert, which is what bounds a
+ * query's latency while the projector writes. (chdb runs statements with bound parameters one at
+ * a time process-wide, because its parameter state is not per connection: reads bind their
+ * parameters, so the write path binds none, its few values are inlined as escaped literals.)
  */
 export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouseDriver {
   mkdirSync(options.path, { recursive: true });
@@ -59,47 +89,34 @@ export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouse
   const scratch = join(options.path, 'keytrail_inserts');
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch);
-  const session = new Session(options.path, {
-    connectionArgs: Object.entries(COMMON_SETTINGS).map(([k, v]) => `--${k}=${v}`),
-  });
-  const queue = createEngineQueue();
-  const shared: SharedSession = {
-    session,
-    current: 'default',
-    pending: 0,
-    closed: false,
-    scratch,
-    files: 0,
-    exclusive(lane, fn) {
-      shared.pending++;
-      return queue.run(lane, fn).finally(() => shared.pending--);
-    },
-  };
-  return embeddedView(shared, 'default');
+  const engine = { pending: 0, closed: false, scratch, files: 0 } as Engine;
+  engine.reader = openConnection(options.path, engine);
+  engine.writer = openConnection(options.path, engine);
+  return embeddedView(engine, 'default');
 }
 
-function embeddedView(shared: SharedSession, database: string): ClickHouseDriver {
-  const { session } = shared;
-  // chdb allows no multi-statement in streams, so the session is switched with its own USE.
-  const use = async () => {
-    if (shared.current === database) return;
-    await session.queryAsync(`USE ${database}`, { format: 'Null' });
-    shared.current = database;
-  };
-  const run = <T>(lane: Lane, fn: () => Promise<T>): Promise<T> =>
-    shared.exclusive(lane, async () => {
-      await use();
-      return fn();
+function embeddedView(engine: Engine, database: string): ClickHouseDriver {
+  // chdb allows no multi-statement in streams, so a connection is switched with its own USE.
+  const run = <T>(connection: Connection, fn: (session: Session) => Promise<T>): Promise<T> =>
+    connection.exclusive(async () => {
+      if (connection.current !== database) {
+        await connection.session.queryAsync(`USE ${database}`, { format: 'Null' });
+        connection.current = database;
+      }
+      return fn(connection.session);
     });
+  const { reader, writer } = engine;
 
   return {
     kind: 'embedded',
     database,
-    withDatabase: (name) => embeddedView(shared, checkDatabaseName(name)),
+    withDatabase: (name) => embeddedView(engine, checkDatabaseName(name)),
     async command(sql, params?: QueryParams, settings?: QuerySettings) {
       try {
-        await run('write', () =>
-          session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), { format: 'Null' }),
+        await run(writer, (session) =>
+          params && Object.keys(params).length > 0
+            ? session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), { format: 'Null' })
+            : session.queryAsync(withSettings(sql, settings), { format: 'Null' }),
         );
       } catch (err) {
         throw toClickHouseError(err, 'command failed');
@@ -107,7 +124,7 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
     },
     async query<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
       try {
-        const result = await run('read', () =>
+        const result = await run(reader, (session) =>
           session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), {
             format: 'JSONEachRow',
           }),
@@ -124,7 +141,7 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
     },
     async queryTabSeparated(sql: string, params?: QueryParams, settings?: QuerySettings) {
       try {
-        const result = await run('read', () =>
+        const result = await run(reader, (session) =>
           session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), {
             format: 'TabSeparated',
           }),
@@ -135,24 +152,22 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
       }
     },
     async *stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
-      // A chdb session has one streaming query at a time, and any other call on the session ends
-      // it ("No active streaming query"). So the stream holds the session from start until it is
-      // drained, fails or is abandoned (`finally`); every other call waits its turn. The one rule
-      // this makes: do not await another call on this driver while iterating a stream.
+      // A chdb connection has one streaming query at a time, and any other call on it ends the
+      // stream ("No active streaming query"). So the stream holds the read connection from start
+      // until it is drained, fails or is abandoned (`finally`); every other read waits its turn
+      // (writes go on). The one rule this makes: do not await a read on this driver while
+      // iterating a stream.
       let release: () => void = () => {};
       const held = new Promise<void>((resolve) => (release = resolve));
       const opened = new Promise<ChdbQueryStream>((resolve, reject) => {
-        void shared
-          .exclusive('read', async () => {
-            await use();
-            resolve(
-              session.queryStreamBind(withSettings(sql, settings), normalizeParams(params), {
-                format: 'JSONEachRow',
-              }),
-            );
-            await held;
-          })
-          .catch(reject);
+        void run(reader, async (session) => {
+          resolve(
+            session.queryStreamBind(withSettings(sql, settings), normalizeParams(params), {
+              format: 'JSONEachRow',
+            }),
+          );
+          await held;
+        }).catch(reject);
       });
       let stream: ChdbQueryStream | undefined;
       try {
@@ -171,7 +186,7 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
       const columns = insertOptions.columns ?? Object.keys(rows[0]!);
       const values = toCompactNdjson(rows, columns);
       try {
-        await run('write', () =>
+        await run(writer, (session) =>
           session.insert({
             table: `${database}.${table}`,
             values,
@@ -187,17 +202,17 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
     async insertRowBinary(table, batch, insertOptions = {}) {
       if (batch.rows === 0) return;
       // chdb takes only text formats inline, so the batch goes through a file it reads natively.
-      const file = join(shared.scratch, `${process.pid}-${++shared.files}.rowbinary`);
+      const file = join(engine.scratch, `${process.pid}-${++engine.files}.rowbinary`);
       try {
         await writeFile(file, batch.data);
-        await run('write', () =>
-          session.queryBindAsync(
+        // No bound parameters (see createEmbeddedDriver): the file and structure are ours, escaped.
+        await run(writer, (session) =>
+          session.queryAsync(
             withSettings(
               `INSERT INTO ${database}.${table} (${batch.names.join(', ')})
-               SELECT * FROM file({file:String}, 'RowBinary', {structure:String})`,
+               SELECT * FROM file(${stringLiteral(file)}, 'RowBinary', ${stringLiteral(batch.structure)})`,
               insertOptions.settings,
             ),
-            { file, structure: batch.structure },
             { format: 'Null' },
           ),
         );
@@ -208,11 +223,11 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
       }
     },
     async ping() {
-      if (shared.closed) return false;
-      // In-process: busy means alive. Queueing behind a large insert would only make a probe late.
-      if (shared.pending > 0) return true;
+      if (engine.closed) return false;
+      // In-process: busy means alive. Queueing behind a large query would only make a probe late.
+      if (engine.pending > 0) return true;
       try {
-        await run('read', () => session.queryAsync('SELECT 1', { format: 'Null' }));
+        await run(reader, (session) => session.queryAsync('SELECT 1', { format: 'Null' }));
         return true;
       } catch {
         return false;
@@ -220,9 +235,12 @@ function embeddedView(shared: SharedSession, database: string): ClickHouseDriver
     },
     async close() {
       // Only the view on the original database owns the session.
-      if (database !== 'default' || shared.closed) return;
-      shared.closed = true;
-      await shared.exclusive('write', async () => session.close());
+      if (database !== 'default' || engine.closed) return;
+      engine.closed = true;
+      await Promise.all([
+        reader.exclusive(async () => reader.session.close()),
+        writer.exclusive(async () => writer.session.close()),
+      ]);
     },
   };
 }
