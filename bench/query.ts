@@ -142,6 +142,7 @@ async function measure(
 const table: string[][] = [];
 const selectedRoutes = routes.filter(([name]) => name.includes(values.only ?? ''));
 for (const [name, path, target] of selectedRoutes) {
+  process.stderr.write(`measuring ${name}…\n`);
   await measure(path, 1, 5); // warm-up
   const one = await measure(path, 1, REQUESTS);
   const many = await measure(path, 32, REQUESTS);
@@ -182,6 +183,7 @@ async function measureBillingExport(): Promise<string> {
   clearInterval(watch);
   return `billing export (month, CSV): ${lines.toLocaleString('en')} rows, ${(bytes / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(2)} s = ${Math.round(lines / seconds).toLocaleString('en')} rows/s; RSS growth ${((rssPeak - rssBefore) / 2 ** 20).toFixed(0)} MiB (target ≥ 500,000 rows/s, ≤ 100 MiB)`;
 }
+process.stderr.write('measuring the billing export…\n');
 const billing = !values.only || 'billing export'.includes(values.only) ? await measureBillingExport() : '';
 
 // The same routes (one client) while a producer sends LOAD_RATE events/s to a real broker and
@@ -243,6 +245,7 @@ async function measureUnderLoad(maxBatch: number): Promise<{ rows: string[][]; n
   await new Promise((r) => setTimeout(r, 5_000)); // past the group join and the first backlog
   const rows: string[][] = [];
   for (const [name, path] of selectedRoutes) {
+    process.stderr.write(`measuring ${name} under load…\n`);
     const loaded = await measure(path, 1, REQUESTS);
     const idle = table.find((r) => r[0] === name)!;
     rows.push([
@@ -266,7 +269,7 @@ async function measureUnderLoad(maxBatch: number): Promise<{ rows: string[][]; n
   rmSync(brokerDir, { recursive: true, force: true });
   return {
     rows,
-    note: `load: ${sent.toLocaleString('en')} events sent in ${seconds.toFixed(0)} s (${Math.round(sent / seconds).toLocaleString('en')}/s), ${lag!.rows.toLocaleString('en')} projected by the end; Kafka → queryable p50 ${lag!.q[0]} ms, p99 ${lag!.q[1]} ms; projector max batch ${maxBatch.toLocaleString('en')}`,
+    note: `load: ${sent.toLocaleString('en')} events sent in ${seconds.toFixed(0)} s (${Math.round(sent / seconds).toLocaleString('en')}/s), ${lag!.rows.toLocaleString('en')} projected by the end; Kafka → queryable p50 ${Math.round(lag!.q[0]!)} ms, p99 ${Math.round(lag!.q[1]!)} ms; projector max batch ${maxBatch.toLocaleString('en')}`,
   };
 }
 // One load phase per projector batch bound (--max-batch 50000,5000): the longest insert a query

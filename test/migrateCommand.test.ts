@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { createEmbeddedDriver, readRetention } from '@keytrail/clickhouse';
+import { createEmbeddedDriver, loadMigrations, readRetention } from '@keytrail/clickhouse';
 import { waitForTopicLeaders } from '@keytrail/kafka';
 import { ConfigResourceTypes } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
@@ -37,7 +37,7 @@ describe('keytrail migrate', () => {
       expect(first.output()).toMatch(
         /applied 0001_schema_migrations\.sql[\s\S]*applied 0012_billing_usage_day\.sql/,
       );
-      expect(first.output()).toMatch(/migrations: 12 applied, 0 pending/);
+      expect(first.output()).toContain(`migrations: ${loadMigrations().length} applied, 0 pending`);
 
       const { topics } = await admin.fetchTopicMetadata({
         topics: [`${prefix}auth-decisions`, `${prefix}key-lifecycle`, `${prefix}schemas`],
@@ -61,7 +61,7 @@ describe('keytrail migrate', () => {
       const second = spawnKeytrail(['migrate'], env);
       expect(await second.exited, second.output()).toBe(0);
       expect(second.output()).not.toMatch(/applied 0/);
-      expect(second.output()).toMatch(/migrations: 12 applied, 0 pending/);
+      expect(second.output()).toContain(`migrations: ${loadMigrations().length} applied, 0 pending`);
 
       // The retention variables reached the tables.
       const ch = createEmbeddedDriver({ path: join(dataDir, 'clickhouse') });

@@ -24,9 +24,10 @@ export async function applyRetention(ch: ClickHouseDriver, settings: RetentionSe
   const hours = positiveInteger('dedupWindowHours', settings.dedupWindowHours);
   const current = await currentTtls(ch);
   // Only when it changed: MODIFY TTL rewrites every part of the table.
-  if (!current.auth_decisions?.includes(`toIntervalDay(${days})`)) {
-    await ch.command(`ALTER TABLE auth_decisions MODIFY TTL toDateTime(occurred_at) + INTERVAL ${days} DAY`);
-  }
+  // The request-id index lives as long as the raw rows it points at.
+  for (const table of ['auth_decisions', 'request_ids'] as const)
+    if (!current[table]?.includes(`toIntervalDay(${days})`))
+      await ch.command(`ALTER TABLE ${table} MODIFY TTL toDateTime(occurred_at) + INTERVAL ${days} DAY`);
   if (!current.seen_event_ids?.includes(`toIntervalHour(${hours})`)) {
     await ch.command(`ALTER TABLE seen_event_ids MODIFY TTL toDateTime(seen_at) + INTERVAL ${hours} HOUR`);
   }
@@ -35,7 +36,7 @@ export async function applyRetention(ch: ClickHouseDriver, settings: RetentionSe
 async function currentTtls(ch: ClickHouseDriver): Promise<Record<string, string>> {
   const rows = await ch.query<{ name: string; engine_full: string }>(
     `SELECT name, engine_full FROM system.tables
-     WHERE database = currentDatabase() AND name IN ('auth_decisions', 'seen_event_ids')`,
+     WHERE database = currentDatabase() AND name IN ('auth_decisions', 'request_ids', 'seen_event_ids')`,
   );
   return Object.fromEntries(rows.map((r) => [r.name, r.engine_full]));
 }

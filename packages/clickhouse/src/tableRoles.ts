@@ -18,6 +18,7 @@ export const PROJECTION_TABLES = [
   'probes_minute',
   'key_state',
   'key_last_use',
+  'request_ids',
   'seen_event_ids',
 ] as const;
 

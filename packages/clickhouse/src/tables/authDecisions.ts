@@ -158,9 +158,15 @@ export function findDecisionsByRequestId(
   params: { workspaceId: string; requestId: string },
 ): Promise<DecisionView[]> {
   return ch.query<DecisionView>(
+    // request_ids gives (key_id, occurred_at), a prefix of the raw table's primary key: two
+    // point lookups instead of a bloom-filter check of every raw granule.
     `SELECT ${DECISION_COLUMNS}
      FROM auth_decisions
      WHERE workspace_id = {workspaceId:String} AND request_id = {requestId:String}
+       AND (key_id, occurred_at) IN (
+         SELECT key_id, occurred_at FROM request_ids
+         WHERE workspace_id = {workspaceId:String} AND request_id = {requestId:String}
+       )
      ORDER BY occurred_at DESC, event_id DESC
      LIMIT 100`,
     params,
