@@ -11,29 +11,28 @@ export interface BillingRow {
   keys: number;
 }
 
-// Fixed statements per period (a closed map); values are bound. Each reads the rollup whose
+// One fixed statement per period (table and column from the closed map below); values are bound. Each reads the rollup whose
 // primary key starts (workspace_id, period, end_user_id) and pages by keyset on that prefix in
 // WHERE, so ClickHouse aggregates in key order and a page stops at its LIMIT: a page costs its
 // own rows, not the whole period's (the export's order is the key's order too). No HAVING: it
 // stops ClickHouse from ending the scan at the LIMIT, so empty rows are dropped here instead.
-const BILLING_SQL: Record<BillingPeriod, string> = {
-  day: `SELECT toString(day) AS period_start, end_user_id,
-               sum(billable_requests) AS billable_requests, sum(cost) AS cost_micros, uniqExact(key_id) AS keys
-        FROM billing_usage_day
-        WHERE workspace_id = {workspaceId:String} AND day >= {fromDay:Date} AND day < {toDay:Date}
-          AND (day, end_user_id) > ({afterPeriod:Date}, {afterUser:String})
-        GROUP BY day, end_user_id
-        ORDER BY day, end_user_id
-        LIMIT {limit:UInt32}`,
-  month: `SELECT toString(month) AS period_start, end_user_id,
-                 sum(billable_requests) AS billable_requests, sum(cost) AS cost_micros, uniqExact(key_id) AS keys
-          FROM billing_usage_month
-          WHERE workspace_id = {workspaceId:String} AND month >= {fromDay:Date} AND month < {toDay:Date}
-            AND (month, end_user_id) > ({afterPeriod:Date}, {afterUser:String})
-          GROUP BY month, end_user_id
-            ORDER BY month, end_user_id
-          LIMIT {limit:UInt32}`,
-};
+const BILLING_ROLLUPS = {
+  day: { table: 'billing_usage_day', period: 'day' },
+  month: { table: 'billing_usage_month', period: 'month' },
+} as const satisfies Record<BillingPeriod, { table: string; period: string }>;
+const BILLING_SQL = Object.fromEntries(
+  Object.entries(BILLING_ROLLUPS).map(([name, { table, period }]) => [
+    name,
+    `SELECT toString(${period}) AS period_start, end_user_id,
+            sum(billable_requests) AS billable_requests, sum(cost) AS cost_micros, uniqExact(key_id) AS keys
+     FROM ${table}
+     WHERE workspace_id = {workspaceId:String} AND ${period} >= {fromDay:Date} AND ${period} < {toDay:Date}
+       AND (${period}, end_user_id) > ({afterPeriod:Date}, {afterUser:String})
+     GROUP BY ${period}, end_user_id
+     ORDER BY ${period}, end_user_id
+     LIMIT {limit:UInt32}`,
+  ]),
+) as Record<BillingPeriod, string>;
 const IN_KEY_ORDER = { optimize_aggregation_in_order: 1 };
 
 /** Whether `day` (YYYY-MM-DD) is the first day of a month: a monthly export's bounds must be. */
