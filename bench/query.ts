@@ -186,6 +186,9 @@ async function measureBillingExport(): Promise<string> {
 process.stderr.write('measuring the billing export…\n');
 const billing = !values.only || 'billing export'.includes(values.only) ? await measureBillingExport() : '';
 
+/** Milliseconds all cores have been idle since boot (os.cpus()). */
+const machineIdle = () => cpus().reduce((sum, cpu) => sum + cpu.times.idle, 0);
+
 // The same routes (one client) while a producer sends LOAD_RATE events/s to a real broker and
 // Keytrail's projector writes them into this database: the all-in-one case.
 const LOAD_RATE = Number(values['load-rate']);
@@ -228,6 +231,8 @@ async function measureUnderLoad(maxBatch: number): Promise<{ rows: string[][]; n
   const tickMs = 50;
   const perTick = Math.ceil((LOAD_RATE * tickMs) / 1000);
   const loadStarted = Date.now();
+  const cpuAtStart = process.cpuUsage();
+  const idleAtStart = machineIdle();
   const production = (async () => {
     while (producing) {
       const t0 = Date.now();
@@ -258,6 +263,10 @@ async function measureUnderLoad(maxBatch: number): Promise<{ rows: string[][]; n
   producing = false;
   await production;
   const seconds = (Date.now() - loadStarted) / 1000;
+  // How busy the cores were: this process (API, projector, producer, ClickHouse) and the machine.
+  const used = process.cpuUsage(cpuAtStart);
+  const processShare = (used.user + used.system) / 1e6 / seconds / cpus().length;
+  const machineShare = 1 - (machineIdle() - idleAtStart) / 1000 / seconds / cpus().length;
   const [lag] = await ch.query<{ rows: number; q: number[] }>(
     `SELECT count() AS rows, quantiles(0.5, 0.99)(dateDiff('millisecond', kafka_timestamp, ingested_at)) AS q
      FROM auth_decisions WHERE workspace_id = {ws:String}`,
@@ -269,7 +278,7 @@ async function measureUnderLoad(maxBatch: number): Promise<{ rows: string[][]; n
   rmSync(brokerDir, { recursive: true, force: true });
   return {
     rows,
-    note: `load: ${sent.toLocaleString('en')} events sent in ${seconds.toFixed(0)} s (${Math.round(sent / seconds).toLocaleString('en')}/s), ${lag!.rows.toLocaleString('en')} projected by the end; Kafka → queryable p50 ${Math.round(lag!.q[0]!)} ms, p99 ${Math.round(lag!.q[1]!)} ms; projector max batch ${maxBatch.toLocaleString('en')}`,
+    note: `load: ${sent.toLocaleString('en')} events sent in ${seconds.toFixed(0)} s (${Math.round(sent / seconds).toLocaleString('en')}/s), ${lag!.rows.toLocaleString('en')} projected by the end; Kafka → queryable p50 ${Math.round(lag!.q[0]!)} ms, p99 ${Math.round(lag!.q[1]!)} ms; projector max batch ${maxBatch.toLocaleString('en')}; CPU busy ${Math.round(machineShare * 100)} % of both cores (this process ${Math.round(processShare * 100)} %, the broker most of the rest)`,
   };
 }
 // One load phase per projector batch bound (--max-batch 50000,5000): the longest insert a query

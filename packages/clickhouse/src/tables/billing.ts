@@ -17,14 +17,15 @@ export interface BillingRow {
 // own rows, not the whole period's (the export's order is the key's order too). No HAVING: it
 // stops ClickHouse from ending the scan at the LIMIT, so empty rows are dropped here instead.
 const BILLING_ROLLUPS = {
-  day: { table: 'billing_usage_day', period: 'day' },
-  month: { table: 'billing_usage_month', period: 'month' },
-} as const satisfies Record<BillingPeriod, { table: string; period: string }>;
+  // The day rollup keeps key_id in its key; the month rollup keeps the keys as a uniqExact state.
+  day: { table: 'billing_usage_day', period: 'day', keys: 'uniqExact(key_id)' },
+  month: { table: 'billing_usage_month', period: 'month', keys: 'uniqExactMerge(keys)' },
+} as const satisfies Record<BillingPeriod, { table: string; period: string; keys: string }>;
 const BILLING_SQL = Object.fromEntries(
-  Object.entries(BILLING_ROLLUPS).map(([name, { table, period }]) => [
+  Object.entries(BILLING_ROLLUPS).map(([name, { table, period, keys }]) => [
     name,
     `SELECT toString(${period}) AS period_start, end_user_id,
-            sum(billable_requests) AS billable_requests, sum(cost) AS cost_micros, uniqExact(key_id) AS keys
+            sum(billable_requests) AS billable_requests, sum(cost) AS cost_micros, ${keys} AS keys
      FROM ${table}
      WHERE workspace_id = {workspaceId:String} AND ${period} >= {fromDay:Date} AND ${period} < {toDay:Date}
        AND (${period}, end_user_id) > ({afterPeriod:Date}, {afterUser:String})
