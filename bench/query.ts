@@ -193,6 +193,8 @@ const machineIdle = () => cpus().reduce((sum, cpu) => sum + cpu.times.idle, 0);
 // Keytrail's projector writes them into this database: the all-in-one case.
 const LOAD_RATE = Number(values['load-rate']);
 async function measureUnderLoad(maxBatch: number): Promise<{ rows: string[][]; note: string }> {
+  // A workspace of its own per phase and run, so the lag figures count this phase's events only.
+  const loadWorkspace = `ws_load_${maxBatch}_${Date.now()}`;
   const brokerDir = mkdtempSync(join(tmpdir(), 'kt-bench-query-broker-'));
   const broker = createLocalBroker({ dataDir: brokerDir, heap: '1g' });
   process.stderr.write('starting Kafka for the load phase…\n');
@@ -221,8 +223,7 @@ async function measureUnderLoad(maxBatch: number): Promise<{ rows: string[][]; n
   for (const json of generateTraffic({ seed: 11, startMs: Date.now(), decisions: 20_000 })) {
     if (json.type !== 'auth_decision') continue;
     const parsed = eventFromJson(json, codec, Date.now() + 86_400_000);
-    if (parsed.ok)
-      templates.push({ ...(parsed.value.event as AuthDecision), workspace_id: `ws_load_${maxBatch}` });
+    if (parsed.ok) templates.push({ ...(parsed.value.event as AuthDecision), workspace_id: loadWorkspace });
   }
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -270,7 +271,7 @@ async function measureUnderLoad(maxBatch: number): Promise<{ rows: string[][]; n
   const [lag] = await ch.query<{ rows: number; q: number[] }>(
     `SELECT count() AS rows, quantiles(0.5, 0.99)(dateDiff('millisecond', kafka_timestamp, ingested_at)) AS q
      FROM auth_decisions WHERE workspace_id = {ws:String}`,
-    { ws: `ws_load_${maxBatch}` },
+    { ws: loadWorkspace },
   );
   await producer.disconnect();
   await projector.stop();
