@@ -9,7 +9,7 @@ clickHouseDriverSuite('embedded (chdb)', async () => {
   return { ch, close: () => ch.close() };
 });
 
-describe('embedded driver: streams and other calls on the one session', () => {
+describe('embedded driver: streams and other calls on its connections', () => {
   it('a stream is never ended by queries, inserts and pings running while it is read', async () => {
     const ch = createEmbeddedDriver({ path: tempDir('embedded-streams') });
     try {
@@ -46,6 +46,25 @@ describe('embedded driver: streams and other calls on the one session', () => {
       expect(await ch.query<{ c: number }>('SELECT count() AS c FROM numbers_copy')).toEqual([
         { c: 300_050 },
       ]);
+    } finally {
+      await ch.close();
+    }
+  });
+
+  it('answers a query while a long insert runs: reads and writes go through two connections', async () => {
+    const ch = createEmbeddedDriver({ path: tempDir('embedded-parallel') });
+    try {
+      await ch.command('CREATE TABLE big (n UInt64) ENGINE = MergeTree ORDER BY n');
+      let inserted = false;
+      // Seconds of work for the write connection; with one connection the query below would
+      // queue behind it and answer only after it.
+      const insert = ch.command('INSERT INTO big SELECT number FROM numbers(50000000)').then(() => {
+        inserted = true;
+      });
+      expect(await ch.query<{ x: number }>('SELECT {x:UInt8} AS x', { x: 7 })).toEqual([{ x: 7 }]);
+      expect(inserted).toBe(false);
+      await insert;
+      expect(await ch.query<{ c: number }>('SELECT count() AS c FROM big')).toEqual([{ c: 50_000_000 }]);
     } finally {
       await ch.close();
     }
