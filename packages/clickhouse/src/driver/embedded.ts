@@ -46,9 +46,9 @@ interface Connection {
 }
 
 interface Engine {
-  /** Queries, streams and pings. */
+  /** Queries, streams, pings and every statement with bound parameters. */
   reader: Connection;
-  /** Commands and inserts. */
+  /** Inserts and commands without bound parameters. */
   writer: Connection;
   /** Calls queued or running on either connection: while any is, the engine is at work, so it is up. */
   pending: number;
@@ -113,8 +113,12 @@ function embeddedView(engine: Engine, database: string): ClickHouseDriver {
     withDatabase: (name) => embeddedView(engine, checkDatabaseName(name)),
     async command(sql, params?: QueryParams, settings?: QuerySettings) {
       try {
-        await run(writer, (session) =>
-          params && Object.keys(params).length > 0
+        // A command with bound parameters (rare: replay's switch, the bench's generator) runs on
+        // the read connection: chdb's parameter state is per process, and a stream starts its
+        // bound query outside chdb's own lock, so every bound statement goes through one queue.
+        const bound = params !== undefined && Object.keys(params).length > 0;
+        await run(bound ? reader : writer, (session) =>
+          bound
             ? session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), { format: 'Null' })
             : session.queryAsync(withSettings(sql, settings), { format: 'Null' }),
         );
