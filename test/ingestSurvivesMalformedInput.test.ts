@@ -1,29 +1,12 @@
 import { createRandom } from '@keytrail/simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  type KeytrailProcess,
-  spawnKeytrail,
-  tempDir,
-  testBrokers,
-  uniquePrefix,
-  waitFor,
-} from './kit/index.ts';
+import { type KeytrailProcess, startKeytrailUp, waitFor } from './kit/index.ts';
 
 const TOKEN = 'kt_admin_fuzz_0123456789abcdefghij';
 
-async function startUp(env: Record<string, string>): Promise<{ app: KeytrailProcess; url: string }> {
-  const app = spawnKeytrail(['up'], {
-    KEYTRAIL_KAFKA_BROKERS: testBrokers().join(','),
-    KEYTRAIL_TOPIC_PREFIX: uniquePrefix('fuzz'),
-    KEYTRAIL_DATA_DIR: tempDir('fuzz'),
-    KEYTRAIL_PORT: String(await freePort()),
-    KEYTRAIL_ADMIN_TOKEN: TOKEN,
-    ...env,
-  });
-  const url = (await app.waitForOutput(/Keytrail is up at (http:\/\/\S+)/))[1]!;
-  return { app, url };
-}
+/** keytrail up with the fuzz tests' admin token (and any extra variables). */
+const startUp = (env: Record<string, string>) =>
+  startKeytrailUp('fuzz', { KEYTRAIL_ADMIN_TOKEN: TOKEN, ...env });
 
 /** Seeded garbage of many shapes: bytes, broken JSON, wrong types, odd nesting, odd content types. */
 function malformedRequest(
