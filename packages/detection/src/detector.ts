@@ -2,7 +2,7 @@ import type { AuthDecision, KeyLifecycle } from '@keytrail/events';
 import { Episodes, type Finding } from './episodes.ts';
 import { periodAround } from './periods.ts';
 import type { RuleBook } from './rules.ts';
-import type { Alert, AlertChange, AlertScope } from './types.ts';
+import type { Alert, AlertChange, AlertEvidence, AlertScope } from './types.ts';
 import { createWatermark } from './watermark.ts';
 import {
   type Attempt,
@@ -387,13 +387,13 @@ export function createDetector(options: DetectorOptions): Detector {
               scope: { client_ip: ip },
               severity: 'HIGH',
               summary: `${attempts.length} invalid-key attempts in ${rule.window_seconds} s from ${ip}, ${described.distinct_key_hashes} different keys: key enumeration`,
-              evidence: {
-                count: attempts.length,
-                baseline: round(ws.ipBaseline.value * perWindow),
-                threshold: ipThreshold,
-                window_seconds: rule.window_seconds,
-                ...described,
-              },
+              evidence: windowEvidence(
+                attempts.length,
+                round(ws.ipBaseline.value * perWindow),
+                ipThreshold,
+                rule.window_seconds,
+                described,
+              ),
               startedAt: attempts[0]!.at,
             },
             tick,
@@ -432,13 +432,13 @@ export function createDetector(options: DetectorOptions): Detector {
             summary: enumeration
               ? `${unexplained.length} invalid-key attempts in ${rule.window_seconds} s from ${described.distinct_ips} IPs, ${described.distinct_key_hashes} different keys (normal: ${round(ws.baseline.value * perWindow)})`
               : `${unexplained.length} attempts in ${rule.window_seconds} s with ${described.distinct_key_hashes === 1 ? 'one stale key' : 'a few stale keys'} (normal: ${round(ws.baseline.value * perWindow)}): a misconfigured client, not enumeration`,
-            evidence: {
-              count: unexplained.length,
-              baseline: round(ws.baseline.value * perWindow),
-              threshold: needed,
-              window_seconds: rule.window_seconds,
-              ...described,
-            },
+            evidence: windowEvidence(
+              unexplained.length,
+              round(ws.baseline.value * perWindow),
+              needed,
+              rule.window_seconds,
+              described,
+            ),
             startedAt: unexplained[0]!.at,
           },
           tick,
@@ -463,13 +463,7 @@ export function createDetector(options: DetectorOptions): Detector {
           scope: keyId ? { key_id: keyId } : { key_prefix: scope.slice('prefix:'.length) },
           severity: 'MEDIUM',
           summary: `${attempts.length} expired-key refusals in ${storm.window_seconds} s on ${keyId ?? scope.slice(7)} from ${described.distinct_ips} IP(s): clients still use a rotated key`,
-          evidence: {
-            count: attempts.length,
-            baseline: 0,
-            threshold: storm.min_count,
-            window_seconds: storm.window_seconds,
-            ...described,
-          },
+          evidence: windowEvidence(attempts.length, 0, storm.min_count, storm.window_seconds, described),
           startedAt: attempts[0]!.at,
         },
         tick,
@@ -637,6 +631,17 @@ function dominantPrefix(attempts: readonly Attempt[]): string | undefined {
   for (const a of attempts) if (a.prefix) counts.set(a.prefix, (counts.get(a.prefix) ?? 0) + 1);
   for (const [prefix, n] of counts) if (n >= attempts.length * 0.9) return prefix;
   return undefined;
+}
+
+/** Evidence of a sliding window: its attempts counted against the threshold, and what they were. */
+function windowEvidence(
+  count: number,
+  baseline: number,
+  threshold: number,
+  windowSeconds: number,
+  described: ReturnType<typeof describeAttempts>,
+): AlertEvidence {
+  return { count, baseline, threshold, window_seconds: windowSeconds, ...described };
 }
 
 /** Evidence of a quota or cost period: how much was used against the threshold, in the period. */

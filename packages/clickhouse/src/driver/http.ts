@@ -33,6 +33,20 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
     log: { level: ClickHouseLogLevel.OFF },
   });
 
+  // One SELECT, its values bound on the server, in the format the caller reads.
+  const select = <Format extends 'JSONEachRow' | 'TabSeparated'>(
+    sql: string,
+    params: QueryParams | undefined,
+    settings: QuerySettings | undefined,
+    format: Format,
+  ) =>
+    client.query({
+      query: sql,
+      query_params: normalizeParams(params),
+      clickhouse_settings: settings,
+      format,
+    });
+
   return {
     kind: 'http',
     database,
@@ -50,39 +64,22 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
     },
     async query<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
       try {
-        const result = await client.query({
-          query: sql,
-          query_params: normalizeParams(params),
-          clickhouse_settings: settings,
-          format: 'JSONEachRow',
-        });
-        return await result.json<Row>();
+        return await (await select(sql, params, settings, 'JSONEachRow')).json<Row>();
       } catch (err) {
         throw toClickHouseError(err, 'query failed');
       }
     },
     async queryTabSeparated(sql: string, params?: QueryParams, settings?: QuerySettings) {
       try {
-        const result = await client.query({
-          query: sql,
-          query_params: normalizeParams(params),
-          clickhouse_settings: settings,
-          format: 'TabSeparated',
-        });
-        return parseTabSeparated(await result.text());
+        return parseTabSeparated(await (await select(sql, params, settings, 'TabSeparated')).text());
       } catch (err) {
         throw toClickHouseError(err, 'query failed');
       }
     },
     async *stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
-      let result: Awaited<ReturnType<ClickHouseClient['query']>>;
+      let result: Awaited<ReturnType<typeof select<'JSONEachRow'>>>;
       try {
-        result = await client.query({
-          query: sql,
-          query_params: normalizeParams(params),
-          clickhouse_settings: settings,
-          format: 'JSONEachRow',
-        });
+        result = await select(sql, params, settings, 'JSONEachRow');
       } catch (err) {
         throw toClickHouseError(err, 'stream failed');
       }
