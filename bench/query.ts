@@ -165,6 +165,7 @@ const monthStart = (ms: number, ahead: number) => {
 
 // Billing export of the months the data spans: rows/s and how much RSS grows while it streams.
 async function measureBillingExport(): Promise<string> {
+  process.stderr.write('measuring the billing export…\n');
   const rssBefore = process.memoryUsage().rss;
   let rssPeak = rssBefore;
   const watch = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
@@ -183,7 +184,6 @@ async function measureBillingExport(): Promise<string> {
   clearInterval(watch);
   return `billing export (month, CSV): ${lines.toLocaleString('en')} rows, ${(bytes / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(2)} s = ${Math.round(lines / seconds).toLocaleString('en')} rows/s; RSS growth ${((rssPeak - rssBefore) / 2 ** 20).toFixed(0)} MiB (target ≥ 500,000 rows/s, ≤ 100 MiB)`;
 }
-process.stderr.write('measuring the billing export…\n');
 const billing = !values.only || 'billing export'.includes(values.only) ? await measureBillingExport() : '';
 
 /** Milliseconds all cores have been idle since boot (os.cpus()). */
