@@ -103,35 +103,27 @@ export function createDetector(options: DetectorOptions): Detector {
   let nextTick: number | undefined;
   let changes: AlertChange[] = [];
 
-  const workspace = (id: string, at: number): WorkspaceState => {
-    let state = workspaces.get(id);
-    if (!state) {
-      const rules = options.rulesFor(id);
-      state = {
-        firstSeenAt: at,
-        invalid: new AttemptWindow(rules.INVALID_KEY_SPIKE.window_seconds * SECOND),
-        invalidByIp: new Map(),
-        dirtyIps: new Set(),
-        dirtyAll: false,
-        invalidThisMinute: 0,
-        invalidByIpThisMinute: new Map(),
-        baseline: new MinuteBaseline(),
-        ipBaseline: new MinuteBaseline(),
-        expiredByKey: new Map(),
-        dirtyExpired: new Set(),
-        outcomesByKey: new Map(),
-        allowedInPeriod: new Map(),
-        costInPeriod: new Map(),
-        revokedUse: new Map(),
-        supersededUse: new Map(),
-      };
-      workspaces.set(id, state);
-    }
-    return state;
-  };
-  const keyState = (ws: string, keyId: string): KeyState => {
-    return getOrCreate(keys, `${ws}\u0000${keyId}`, () => ({ knownIps: new Set() }));
-  };
+  const workspace = (id: string, at: number): WorkspaceState =>
+    getOrCreate(workspaces, id, () => ({
+      firstSeenAt: at,
+      invalid: new AttemptWindow(options.rulesFor(id).INVALID_KEY_SPIKE.window_seconds * SECOND),
+      invalidByIp: new Map(),
+      dirtyIps: new Set(),
+      dirtyAll: false,
+      invalidThisMinute: 0,
+      invalidByIpThisMinute: new Map(),
+      baseline: new MinuteBaseline(),
+      ipBaseline: new MinuteBaseline(),
+      expiredByKey: new Map(),
+      dirtyExpired: new Set(),
+      outcomesByKey: new Map(),
+      allowedInPeriod: new Map(),
+      costInPeriod: new Map(),
+      revokedUse: new Map(),
+      supersededUse: new Map(),
+    }));
+  const keyState = (ws: string, keyId: string): KeyState =>
+    getOrCreate(keys, `${ws}\u0000${keyId}`, () => ({ knownIps: new Set() }));
   const found = (finding: Finding, at: number, cooldownMs: number, endsAt?: number) => {
     const change = episodes.found(
       finding,
