@@ -30,6 +30,7 @@ import { createKafka, createLocalBroker, ensureTopics, topicNames } from '@keytr
 import { createProjector, projectorGroupId } from '@keytrail/projector';
 import { generateTraffic } from '@keytrail/simulator';
 import { createTokenService } from '@keytrail/tokens';
+import { sealingKey } from '@keytrail/webhooks';
 import { Partitioners } from 'kafkajs';
 import { Registry } from 'prom-client';
 
@@ -81,7 +82,12 @@ const logger = createLogger('bench-query', 'warn');
 const tokens = createTokenService({ ch, adminToken: TOKEN, logger, mode: 'single-process' });
 await tokens.start();
 const app = createHttpApp({ logger, authenticate: adminAuthenticator(TOKEN), readiness: {} });
-await registerApiRoutes(app, { ch, tokens, cursorSecret: TOKEN });
+await registerApiRoutes(app, {
+  ch,
+  tokens,
+  cursorSecret: TOKEN,
+  webhooks: { sealingKey: sealingKey(TOKEN.padEnd(16, '.')), allowPrivate: false },
+});
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
 const headers = { authorization: `Bearer ${TOKEN}` };
 

@@ -45,5 +45,9 @@ describe('docker-compose.yml (distributed mode)', () => {
     expect(env('projector').KEYTRAIL_KAFKA_BROKERS).toBe('kafka:9092');
     expect(env('projector').KEYTRAIL_CLICKHOUSE_URL).toMatch(/^http:\/\/.*@clickhouse:8123\//);
     expect(env('api').KEYTRAIL_CLICKHOUSE_URL).toMatch(/^http:\/\/.*@clickhouse:8123\//);
+    expect(env('alerter').KEYTRAIL_KAFKA_BROKERS).toBe('kafka:9092');
+    expect(env('alerter').KEYTRAIL_CLICKHOUSE_URL).toMatch(/^http:\/\/.*@clickhouse:8123\//);
+    // The api seals webhook secrets and the alerter opens them: one key for both.
+    expect(env('alerter').KEYTRAIL_SECRET_KEY).toBe(env('api').KEYTRAIL_SECRET_KEY);
   });
 });

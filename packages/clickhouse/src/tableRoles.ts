@@ -23,10 +23,22 @@ export const PROJECTION_TABLES = [
 ] as const;
 
 /**
- * Keytrail's own state, which no topic holds: replay leaves these tables alone, so tokens (and
- * the time each was last used) survive a rebuild. The migrations ledger belongs to its database.
+ * Keytrail's own state, which the decision and lifecycle topics do not hold: replay leaves these
+ * tables alone, so tokens (and the time each was last used), alert rules, webhook endpoints and
+ * their delivery log survive a rebuild. Alerts are kept too: they are the alerter's record of
+ * what it published (keytrail.alerts), not something a replay of decisions re-derives. The
+ * migrations ledger belongs to its database.
  */
-export const OWN_STATE_TABLES = ['schema_migrations', 'api_tokens', 'api_token_usage'] as const;
+export const OWN_STATE_TABLES = [
+  'schema_migrations',
+  'api_tokens',
+  'api_token_usage',
+  'alerts',
+  'alert_rules',
+  'webhook_endpoints',
+  'webhook_messages',
+  'webhook_attempts',
+] as const;
 
 export interface TableRoles {
   projections: string[];

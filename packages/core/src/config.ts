@@ -36,6 +36,23 @@ export interface KeytrailConfig {
     /** Query requests in flight per process before 503 (KEYTRAIL_API_MAX_INFLIGHT, default 32). */
     maxInFlight: number;
   };
+  alerter: {
+    /** Bounded lateness of the event-time watermark (KEYTRAIL_ALERTER_LATENESS_MS, default 2,000). */
+    latenessMs: number;
+    /** Event time a restart reads again to rebuild windows and baselines (KEYTRAIL_ALERTER_LOOKBACK_MINUTES, default 60). */
+    lookbackMinutes: number;
+  };
+  webhooks: {
+    /** KEYTRAIL_WEBHOOK_ALLOW_PRIVATE=1: deliveries may go to loopback and private addresses (local receivers, tests). */
+    allowPrivate: boolean;
+    /** KEYTRAIL_WEBHOOK_RETRY_SCALE: divides every retry delay (tests go through the schedule in seconds). */
+    retryScale: number;
+  };
+  /**
+   * KEYTRAIL_SECRET_KEY: seals webhook endpoint secrets in ClickHouse (at least 16 characters).
+   * Undefined: `keytrail up` keeps one in the data directory; distributed services must set it.
+   */
+  secretKey: string | undefined;
   projector: {
     /** Most events per ClickHouse insert (KEYTRAIL_PROJECTOR_MAX_BATCH, default 50,000). */
     maxBatchEvents: number;
@@ -58,6 +75,9 @@ export const CONFIG_VARIABLES = [
   'KEYTRAIL_TOPIC_PREFIX',
   'KEYTRAIL_RAW_TTL_DAYS',
   'KEYTRAIL_DEDUP_WINDOW_HOURS',
+  'KEYTRAIL_SECRET_KEY',
+  'KEYTRAIL_WEBHOOK_ALLOW_PRIVATE',
+  'KEYTRAIL_WEBHOOK_RETRY_SCALE',
 ] as const;
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -83,6 +103,21 @@ function optionalWholeNumber(
   max: number,
 ): number | undefined {
   return nonEmpty(env[name]) === undefined ? undefined : wholeNumber(env, name, min, max);
+}
+
+/** A yes/no variable: 1/true/yes or 0/false/no (or unset). */
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const text = nonEmpty(env[name])?.toLowerCase();
+  if (text === undefined || ['0', 'false', 'no'].includes(text)) return false;
+  if (['1', 'true', 'yes'].includes(text)) return true;
+  throw new KeytrailError('BAD_REQUEST', `${name}: "${text}" is not 1 or 0`);
+}
+
+function secretKey(env: NodeJS.ProcessEnv): string | undefined {
+  const key = nonEmpty(env.KEYTRAIL_SECRET_KEY);
+  if (key !== undefined && key.length < 16)
+    throw new KeytrailError('BAD_REQUEST', 'KEYTRAIL_SECRET_KEY must be at least 16 characters');
+  return key;
 }
 
 /** Reads and validates the environment; throws a KeytrailError naming the bad variable. */
@@ -130,6 +165,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KeytrailConfig
       replicationFactor: optionalWholeNumber(env, 'KEYTRAIL_TOPIC_REPLICATION', 1, 100),
     },
     api: { maxInFlight: wholeNumber(env, 'KEYTRAIL_API_MAX_INFLIGHT', 32, 100_000) },
+    alerter: {
+      latenessMs: wholeNumber(env, 'KEYTRAIL_ALERTER_LATENESS_MS', 2_000, 600_000),
+      lookbackMinutes: wholeNumber(env, 'KEYTRAIL_ALERTER_LOOKBACK_MINUTES', 60, 7 * 24 * 60),
+    },
+    webhooks: {
+      allowPrivate: flag(env, 'KEYTRAIL_WEBHOOK_ALLOW_PRIVATE'),
+      retryScale: wholeNumber(env, 'KEYTRAIL_WEBHOOK_RETRY_SCALE', 1, 1_000_000),
+    },
+    secretKey: secretKey(env),
     projector: {
       maxBatchEvents: wholeNumber(env, 'KEYTRAIL_PROJECTOR_MAX_BATCH', 50_000, 1_000_000),
       sessionTimeoutMs: wholeNumber(env, 'KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS', 30_000, 600_000),

@@ -1,6 +1,7 @@
 import type { AuthDecision, KeyLifecycle } from '@keytrail/events';
 import { fullAuthDecision, fullKeyLifecycle } from '@keytrail/events/fixtures';
 import { describe, expect, it } from 'vitest';
+import { alertEventOf, alertOf } from './alertEvents.ts';
 import { createDetector, type Detector } from './detector.ts';
 import { DEFAULT_RULES, type RuleBook } from './rules.ts';
 import type { AlertChange } from './types.ts';
@@ -356,5 +357,33 @@ describe('restart', () => {
     const changes = run(after, attack, T0 + 20 * M);
     expect(changes.map((c) => c.change)).toEqual(['UPDATED', 'RESOLVED']);
     expect(new Set(changes.map((c) => c.alert.id))).toEqual(new Set([open[0]!.id]));
+  });
+});
+
+describe('a live stream that goes quiet', () => {
+  it('fires on the last burst once the reader says nothing older is coming, and knows history at once', () => {
+    const d = detector();
+    d.history(lifecycle(T0 - 90 * 86_400_000, { key_id: 'key_old', lifecycle_type: 'REVOKED' }));
+    d.decision('p0', decision(T0, { key_id: 'key_old', outcome: 'REVOKED_KEY', http_status: 401 }));
+    expect(d.advance()).toEqual([]); // the watermark has not passed the decision yet
+    d.quietUntil(T0 + 3 * S);
+    const fired = d.advance();
+    expect(fired.map((c) => [c.change, c.alert.kind, c.alert.scope.key_id])).toEqual([
+      ['FIRED', 'REVOKED_KEY_USED', 'key_old'],
+    ]);
+  });
+});
+
+describe('alert events', () => {
+  it('carry an alert change to keytrail.alerts and back unchanged', () => {
+    const d = detector();
+    d.history(lifecycle(T0 - 86_400_000, { key_id: 'key_gone', lifecycle_type: 'REVOKED' }));
+    d.decision('p0', decision(T0, { key_id: 'key_gone', outcome: 'REVOKED_KEY', http_status: 401 }));
+    d.quietUntil(T0 + 3 * S);
+    const [fired] = d.advance();
+    const event = alertEventOf(fired!);
+    expect(event.change).toBe('FIRED');
+    expect(event.scope).toMatchObject({ key_id: 'key_gone', client_ip: null });
+    expect(alertOf(event)).toEqual(fired!.alert);
   });
 });

@@ -30,9 +30,23 @@ export interface DetectorOptions {
 export interface Detector {
   decision(partition: string, decision: AuthDecision): void;
   lifecycle(partition: string, event: KeyLifecycle): void;
+  /**
+   * Key history read before the stream (the whole lifecycle topic at start-up): applied at once,
+   * outside event time, so a key revoked months ago is known to be revoked. Applying an event
+   * again later through `lifecycle` changes nothing.
+   */
+  history(event: KeyLifecycle): void;
+  /**
+   * The reader is caught up and nothing arrived: no event older than `at` is still to come.
+   * Lets event time move on in a quiet stream (live only; a replay never needs it).
+   */
+  quietUntil(at: number): void;
   advance(): AlertChange[];
-  /** Continues these open alerts after a restart instead of firing them again. */
-  restore(alerts: readonly Alert[]): void;
+  /**
+   * Continues these open alerts after a restart instead of firing them again; `heldUntil` is
+   * the event time up to which they were known open (their cool-down counts from there).
+   */
+  restore(alerts: readonly Alert[], heldUntil?: number): void;
   stats(): { watermark: number | undefined; late: number; pending: number; firing: number };
 }
 
@@ -557,9 +571,15 @@ export function createDetector(options: DetectorOptions): Detector {
     lifecycle(partition, l) {
       enqueue(partition, l.occurred_at, () => applyLifecycle(l));
     },
+    history(l) {
+      applyLifecycle(l);
+    },
+    quietUntil(at) {
+      watermark.quietUntil(at);
+    },
     advance() {
       changes = [];
-      const mark = watermark.current();
+      const mark = watermark.advance();
       if (mark === undefined) return changes;
       const last = Math.floor(mark / SECOND) * SECOND;
       pending.sort(
@@ -583,7 +603,7 @@ export function createDetector(options: DetectorOptions): Detector {
       pending = pending.slice(next);
       return changes;
     },
-    restore(alerts) {
+    restore(alerts, heldUntil) {
       episodes.restore(
         alerts,
         (alert) => {
@@ -600,6 +620,7 @@ export function createDetector(options: DetectorOptions): Detector {
                   : 'DAY',
               ).end
             : undefined,
+        heldUntil,
       );
     },
     stats: () => ({

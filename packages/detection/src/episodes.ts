@@ -49,17 +49,22 @@ export function alertId(episodeKey: string, startedAt: number): string {
 export class Episodes {
   private readonly open = new Map<string, OpenEpisode>();
 
-  /** Open episodes whose alerts a restart must continue rather than fire again. */
+  /**
+   * Open episodes whose alerts a restart must continue rather than fire again. `heldUntil` is
+   * event time up to which they are known to have been open (the watermark the previous run
+   * reached): their cool-down counts from there, not from their last update.
+   */
   restore(
     alerts: readonly Alert[],
     cooldownMs: (alert: Alert) => number,
     endsAt: (alert: Alert) => number | undefined,
+    heldUntil = Number.NEGATIVE_INFINITY,
   ) {
     for (const alert of alerts) {
       if (alert.status !== 'FIRING') continue;
       this.open.set(scopeKey(alert.kind, alert.workspace_id, alert.scope), {
         alert,
-        lastHitAt: alert.updated_at,
+        lastHitAt: Math.max(alert.updated_at, heldUntil),
         cooldownMs: cooldownMs(alert),
         endsAt: endsAt(alert),
       });

@@ -1,3 +1,4 @@
+export * from './alertEvents.ts';
 export * from './detector.ts';
 export * from './episodes.ts';
 export * from './periods.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RULES, isAlertKind, validateRule } from './rules.ts';
+import { DEFAULT_RULES, isAlertKind, ruleBookWith, validateRule } from './rules.ts';
 import { ALERT_KINDS } from './types.ts';
 
 describe('rules', () => {
@@ -49,5 +49,20 @@ describe('rules', () => {
   it('knows the kinds', () => {
     expect(isAlertKind('ERROR_RATE')).toBe(true);
     expect(isAlertKind('error_rate')).toBe(false);
+  });
+});
+
+describe('ruleBookWith', () => {
+  it('puts stored changes over the defaults, kind by kind, ignoring unknown kinds and fields', () => {
+    const book = ruleBookWith([
+      {
+        kind: 'ERROR_RATE',
+        settings: JSON.stringify({ ...DEFAULT_RULES.ERROR_RATE, threshold_percent: 20, gone: 1 }),
+      },
+      { kind: 'NOT_A_KIND', settings: '{}' },
+    ]);
+    expect(book.ERROR_RATE).toEqual({ ...DEFAULT_RULES.ERROR_RATE, threshold_percent: 20 });
+    expect(book.INVALID_KEY_SPIKE).toEqual(DEFAULT_RULES.INVALID_KEY_SPIKE);
+    expect(Object.keys(book).sort()).toEqual(Object.keys(DEFAULT_RULES).sort());
   });
 });

@@ -122,3 +122,18 @@ export function validateRule<K extends AlertKind>(
 export function isAlertKind(kind: string): kind is AlertKind {
   return (ALERT_KINDS as readonly string[]).includes(kind);
 }
+
+/**
+ * A workspace's rule book: the defaults with the changes it stored (each the whole rule of its
+ * kind, as validateRule returned it, in JSON). A stored field no longer known is ignored.
+ */
+export function ruleBookWith(changes: readonly { kind: string; settings: string }[]): RuleBook {
+  const book: Record<string, object> = { ...DEFAULT_RULES };
+  for (const change of changes) {
+    if (!isAlertKind(change.kind)) continue;
+    const defaults = DEFAULT_RULES[change.kind] as Record<string, unknown>;
+    const stored = JSON.parse(change.settings) as Record<string, unknown>;
+    book[change.kind] = Object.fromEntries(Object.keys(defaults).map((f) => [f, stored[f] ?? defaults[f]]));
+  }
+  return book as unknown as RuleBook;
+}

@@ -9,7 +9,18 @@
 export interface Watermark {
   /** Records an event of `partition`; returns false when it is late (at or behind the watermark). */
   observe(partition: string, occurredAt: number): boolean;
-  /** Every event time ≤ this has arrived; undefined before the first event. */
+  /**
+   * Every partition has nothing older than `at` still to come (the reader is caught up and the
+   * stream is quiet): the watermark may move to `at` − lateness although no event says so.
+   */
+  quietUntil(at: number): void;
+  /**
+   * Moves the watermark as far as the events observed allow and returns it. It moves only here,
+   * not on each `observe`: a reader hands over one partition's batch after another, and the
+   * events of the second must not count as late for what the first said.
+   */
+  advance(): number | undefined;
+  /** Every event time ≤ this has arrived (as of the last `advance`); undefined before the first. */
   current(): number | undefined;
 }
 
@@ -19,6 +30,7 @@ export function createWatermark(options: { latenessMs: number; idleMs: number })
   let mark: number | undefined;
 
   const recompute = () => {
+    if (newest.size === 0) return;
     let slowest = Number.POSITIVE_INFINITY;
     for (const at of newest.values())
       if (at >= newestOverall - options.idleMs) slowest = Math.min(slowest, at);
@@ -32,8 +44,16 @@ export function createWatermark(options: { latenessMs: number; idleMs: number })
       if (mark !== undefined && occurredAt <= mark) return false;
       if (occurredAt > (newest.get(partition) ?? Number.NEGATIVE_INFINITY)) newest.set(partition, occurredAt);
       if (occurredAt > newestOverall) newestOverall = occurredAt;
-      recompute();
       return true;
+    },
+    quietUntil(at) {
+      if (newest.size === 0) return;
+      for (const [partition, seen] of newest) if (seen < at) newest.set(partition, at);
+      if (at > newestOverall) newestOverall = at;
+    },
+    advance() {
+      recompute();
+      return mark;
     },
     current: () => mark,
   };

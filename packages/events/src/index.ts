@@ -1,3 +1,4 @@
+export * from './alertEvents.ts';
 export * from './codec.ts';
 export * from './crc64.ts';
 export * from './fromJson.ts';

@@ -2,3 +2,4 @@ export * from './client.ts';
 export * from './localBroker/index.ts';
 export * from './schemaRegistry.ts';
 export * from './topics.ts';
+export * from './wholeTopic.ts';

@@ -4,15 +4,19 @@ import type { TokenService } from '@keytrail/tokens';
 import type { FastifyInstance } from 'fastify';
 import { limitInFlight } from './inflight.ts';
 import { createCursorCodec } from './query/cursor.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { workspaceRoutes } from './routes/workspace.ts';
 
 export * from './query/csv.ts';
 export * from './query/cursor.ts';
 export * from './query/range.ts';
+export * from './routes/alerts.ts';
 export * from './routes/keys.ts';
 export * from './routes/tokens.ts';
+export * from './routes/webhooks.ts';
 export * from './routes/workspace.ts';
 
 /** Registers the query API's routes on an app built by @keytrail/http. */
@@ -25,6 +29,8 @@ export async function registerApiRoutes(
     cursorSecret: string;
     /** Query requests in flight before 503 (KEYTRAIL_API_MAX_INFLIGHT, default 32). */
     maxInFlight?: number;
+    /** Seals endpoint secrets; whether endpoints may be private addresses. */
+    webhooks: { sealingKey: Buffer; allowPrivate: boolean; resolve?: (host: string) => Promise<string[]> };
   },
 ): Promise<void> {
   const cursors = createCursorCodec(
@@ -35,6 +41,8 @@ export async function registerApiRoutes(
     limitInFlight(queries, options.maxInFlight ?? 32);
     await queries.register(keyRoutes, { ch: options.ch, cursors });
     await queries.register(workspaceRoutes, { ch: options.ch });
+    await queries.register(alertRoutes, { ch: options.ch, cursors });
+    await queries.register(webhookRoutes, { ch: options.ch, cursors, ...options.webhooks });
   });
   await app.register(tokenRoutes, { tokens: options.tokens });
 }

@@ -3,6 +3,7 @@ export const COMMANDS = [
   'up',
   'ingest',
   'projector',
+  'alerter',
   'api',
   'replay',
   'migrate',

@@ -17,12 +17,13 @@ import { connectKafka } from './runtime.ts';
 const HELP = `keytrail <command> [options]
 
 Commands:
-  up          all-in-one: ingest + projector + API on KEYTRAIL_PORT, embedded ClickHouse,
+  up          all-in-one: ingest + projector + alerter + API on KEYTRAIL_PORT, embedded ClickHouse,
               managed Kafka unless KEYTRAIL_KAFKA_BROKERS is set
               --demo      also send simulated traffic (with a leaked-key probe attack)
               --exit      with --demo: stop after printing the demo summary
   ingest      distributed mode: POST /v1/events → Kafka
   projector   distributed mode: Kafka → ClickHouse
+  alerter     distributed mode: detection → keytrail.alerts → ClickHouse and signed webhooks
   api         distributed mode: the query API
   replay      rebuild every projection from the topics into fresh tables, then switch over
               (waits for the projectors to stop before the switch); API tokens are kept
@@ -90,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
           config,
           logger,
           lifecycle,
-          services: ['ingest', 'projector', 'api'],
+          services: ['ingest', 'projector', 'alerter', 'api'],
           allInOne: true,
         });
         lock?.update({ url: served.url });
@@ -120,6 +121,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'ingest':
       case 'projector':
+      case 'alerter':
       case 'api': {
         const served = await serve({
           config,

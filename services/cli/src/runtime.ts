@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyRetention, type ClickHouseDriver, createClickHouseDriver, migrate } from '@keytrail/clickhouse';
 import { type KeytrailConfig, KeytrailError, type Logger, sleep } from '@keytrail/core';
@@ -10,6 +12,7 @@ import {
   type Topics,
   topicNames,
 } from '@keytrail/kafka';
+import { sealingKey } from '@keytrail/webhooks';
 import type { Kafka } from 'kafkajs';
 import type { Lifecycle } from './lifecycle.ts';
 
@@ -138,4 +141,25 @@ export function kafkaReachable(kafka: Kafka, lifecycle: Lifecycle): () => Promis
       return false;
     }
   };
+}
+
+/**
+ * The key that seals webhook endpoint secrets: KEYTRAIL_SECRET_KEY, or for `keytrail up` a random
+ * key kept in the data directory (created once, readable by its owner only), so endpoints made in
+ * one run still sign in the next. Distributed services share the variable; without it, a lone
+ * api or alerter cannot open what another wrote.
+ */
+export function loadSealingKey(config: KeytrailConfig, options: { allInOne: boolean }): Buffer {
+  if (config.secretKey) return sealingKey(config.secretKey);
+  if (!options.allInOne)
+    throw new KeytrailError(
+      'UNAVAILABLE',
+      'Set KEYTRAIL_SECRET_KEY (16+ characters, the same in every api and alerter): it seals webhook secrets.',
+    );
+  const file = join(config.dataDir, 'secret.key');
+  if (!existsSync(file)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  }
+  return sealingKey(readFileSync(file, 'utf8').trim());
 }

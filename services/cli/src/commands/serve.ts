@@ -1,3 +1,4 @@
+import { createAlerterService } from '@keytrail/alerter';
 import { registerApiRoutes } from '@keytrail/api';
 import { type ClickHouseDriver, migrationStatus } from '@keytrail/clickhouse';
 import { generateAdminToken, type KeytrailConfig, KeytrailError, type Logger } from '@keytrail/core';
@@ -9,15 +10,15 @@ import { createTokenService, type TokenService } from '@keytrail/tokens';
 import type { Kafka } from 'kafkajs';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Lifecycle } from '../lifecycle.ts';
-import { connectClickHouse, connectKafka, createCodec, kafkaReachable } from '../runtime.ts';
+import { connectClickHouse, connectKafka, createCodec, kafkaReachable, loadSealingKey } from '../runtime.ts';
 
-export type ServiceName = 'ingest' | 'projector' | 'api';
+export type ServiceName = 'ingest' | 'projector' | 'alerter' | 'api';
 
 export interface ServeOptions {
   config: KeytrailConfig;
   logger: Logger;
   lifecycle: Lifecycle;
-  /** Which services this process runs; all three = all-in-one. */
+  /** Which services this process runs; all four = all-in-one. */
   services: readonly ServiceName[];
   /** All-in-one may start a managed broker and embedded ClickHouse. */
   allInOne: boolean;
@@ -54,7 +55,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
   let topics: Topics | undefined;
   let brokers: string[] = [];
   let schemaRegistry: SchemaRegistry | undefined;
-  if (wants('ingest') || wants('projector')) {
+  if (wants('ingest') || wants('projector') || wants('alerter')) {
     ({ kafka, brokers, topics } = await connectKafka(config, lifecycle, logger, {
       allowManaged: options.allInOne,
     }));
@@ -65,7 +66,12 @@ export async function serve(options: ServeOptions): Promise<Served> {
   }
   let ch: ClickHouseDriver | undefined;
   // Ingest needs ClickHouse only for API tokens: without a URL, a lone ingest accepts the admin token.
-  if (wants('projector') || wants('api') || (wants('ingest') && (options.allInOne || config.clickhouseUrl))) {
+  if (
+    wants('projector') ||
+    wants('alerter') ||
+    wants('api') ||
+    (wants('ingest') && (options.allInOne || config.clickhouseUrl))
+  ) {
     ch = await connectClickHouse(config, lifecycle, logger, { allowEmbedded: options.allInOne });
     const driver = ch;
     readiness.clickhouse = () => driver.ping();
@@ -89,6 +95,30 @@ export async function serve(options: ServeOptions): Promise<Served> {
     lifecycle.add({ name: 'projector', stop: () => projector.stop() });
     await projector.start();
     readiness.projector = async () => projector.isReady();
+  }
+
+  // The API seals endpoint secrets and the alerter opens them: both need the key.
+  const sealing =
+    wants('alerter') || wants('api') ? loadSealingKey(config, { allInOne: options.allInOne }) : undefined;
+  if (wants('alerter') && kafka && topics && ch && sealing) {
+    const alerter = createAlerterService({
+      kafka,
+      ch,
+      codec,
+      topics,
+      topicPrefix: config.topicPrefix,
+      logger,
+      metrics: registry,
+      sealingKey: sealing,
+      allowPrivate: config.webhooks.allowPrivate,
+      retryScale: config.webhooks.retryScale,
+      latenessMs: config.alerter.latenessMs,
+      lookbackMs: config.alerter.lookbackMinutes * 60_000,
+      ...(schemaRegistry ? { registry: schemaRegistry } : {}),
+    });
+    lifecycle.add({ name: 'alerter', stop: () => alerter.stop() });
+    await alerter.start();
+    readiness.alerter = async () => alerter.isReady();
   }
 
   let tokens: TokenService | undefined;
@@ -128,6 +158,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
       tokens,
       cursorSecret: adminToken ?? '',
       maxInFlight: config.api.maxInFlight,
+      webhooks: { sealingKey: sealing!, allowPrivate: config.webhooks.allowPrivate },
     });
   const host = options.host ?? (options.allInOne ? '127.0.0.1' : '0.0.0.0');
   const url = await app.listen({ port: config.port, host });
