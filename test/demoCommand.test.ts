@@ -31,6 +31,12 @@ describe('keytrail up --demo', () => {
     expect(output).toMatch(/Busiest keys in ws_1[\s\S]*key_\d+_\d+\s+\d+ requests/);
     expect(output).toMatch(/Where key_\d+_\d+ was used from[\s\S]*\d+ requests/);
     expect(output).toMatch(/period_start,end_user_id,billable_requests,cost_micros,keys/);
+    // The attack fires an alert, shown from GET /alerts and received, verified, by the demo's receiver.
+    expect(output).toMatch(/Alerts in ws_1[\s\S]*INVALID_KEY_SPIKE HIGH: \d+ invalid-key attempts/);
+    expect(output).toMatch(
+      /Webhook received by http:\/\/127\.0\.0\.1:\d+\/hooks\/keytrail, signature verified/,
+    );
+    expect(output).toMatch(/"type":"alert\.fired"/);
     expect(javaProcessesUsing(dataDir)).toEqual([]);
     expect(await isPortFree(port)).toBe(true);
   });

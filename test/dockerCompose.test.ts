@@ -20,7 +20,13 @@ const keytrailServices = Object.entries(compose.services).filter(([, s]) => s.im
 
 describe('docker-compose.yml (distributed mode)', () => {
   it('runs one container per Keytrail service, plus official Kafka and ClickHouse images', () => {
-    expect(keytrailServices.map(([name]) => name).sort()).toEqual(['api', 'ingest', 'migrate', 'projector']);
+    expect(keytrailServices.map(([name]) => name).sort()).toEqual([
+      'alerter',
+      'api',
+      'ingest',
+      'migrate',
+      'projector',
+    ]);
     expect(compose.services.kafka?.image).toMatch(/^apache\/kafka:/);
     expect(compose.services.clickhouse?.image).toMatch(/^clickhouse\/clickhouse-server:/);
   });

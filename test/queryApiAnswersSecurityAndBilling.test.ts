@@ -481,6 +481,10 @@ describe('the query API answers what security and billing ask', () => {
       '/v1/workspaces/{ws}/keys/{keyId}/usage',
       '/v1/workspaces/{ws}/billing/export',
       '/v1/workspaces/{ws}/probes',
+      '/v1/workspaces/{ws}/alerts',
+      '/v1/workspaces/{ws}/alert-rules/{kind}',
+      '/v1/workspaces/{ws}/webhooks',
+      '/v1/workspaces/{ws}/webhooks/{id}/deliveries/{deliveryId}/redeliver',
     ])
       expect(paths).toContain(p);
     expect(doc.body.paths['/v1/workspaces/{ws}/keys'].get.responses['403']).toBeDefined();

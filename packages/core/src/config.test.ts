@@ -24,6 +24,9 @@ describe('loadConfig', () => {
       KEYTRAIL_TOPIC_PREFIX: 'prod.kt.',
       KEYTRAIL_RAW_TTL_DAYS: '30',
       KEYTRAIL_DEDUP_WINDOW_HOURS: '48',
+      KEYTRAIL_SECRET_KEY: 'a-secret-key-of-some-length',
+      KEYTRAIL_WEBHOOK_ALLOW_PRIVATE: '1',
+      KEYTRAIL_WEBHOOK_RETRY_SCALE: '1000',
     });
     expect(config).toEqual({
       rawTtlDays: 30,
@@ -32,6 +35,9 @@ describe('loadConfig', () => {
       topics: { partitions: undefined, replicationFactor: undefined },
       api: { maxInFlight: 32 },
       projector: { maxBatchEvents: 50_000, sessionTimeoutMs: 30_000 },
+      alerter: { latenessMs: 2_000, lookbackMinutes: 60 },
+      webhooks: { allowPrivate: true, retryScale: 1000 },
+      secretKey: 'a-secret-key-of-some-length',
       kafkaBrokers: ['a:9092', 'b:9093'],
       clickhouseUrl: 'http://default:pw@ch:8123/keytrail',
       dataDir: '/var/lib/keytrail',
@@ -50,6 +56,9 @@ describe('loadConfig', () => {
     [{ KEYTRAIL_DEDUP_WINDOW_HOURS: '1.5' }, /KEYTRAIL_DEDUP_WINDOW_HOURS/],
     [{ KEYTRAIL_TOPIC_PARTITIONS: '0' }, /KEYTRAIL_TOPIC_PARTITIONS/],
     [{ KEYTRAIL_TOPIC_REPLICATION: 'three' }, /KEYTRAIL_TOPIC_REPLICATION/],
+    [{ KEYTRAIL_SECRET_KEY: 'short' }, /KEYTRAIL_SECRET_KEY must be at least 16/],
+    [{ KEYTRAIL_WEBHOOK_ALLOW_PRIVATE: 'maybe' }, /KEYTRAIL_WEBHOOK_ALLOW_PRIVATE/],
+    [{ KEYTRAIL_WEBHOOK_RETRY_SCALE: '0' }, /KEYTRAIL_WEBHOOK_RETRY_SCALE/],
   ])('names the bad variable in %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

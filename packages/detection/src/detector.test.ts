@@ -2,7 +2,7 @@ import type { AuthDecision, KeyLifecycle } from '@keytrail/events';
 import { fullAuthDecision, fullKeyLifecycle } from '@keytrail/events/fixtures';
 import { describe, expect, it } from 'vitest';
 import { alertEventOf, alertOf } from './alertEvents.ts';
-import { createDetector, type Detector } from './detector.ts';
+import { createDetector, type Detector, wilsonLowerBound } from './detector.ts';
 import { DEFAULT_RULES, type RuleBook } from './rules.ts';
 import type { AlertChange } from './types.ts';
 
@@ -305,6 +305,12 @@ describe('usage kinds', () => {
     expect(fired.map((c) => [c.alert.kind, c.alert.evidence.count, c.alert.evidence.threshold])).toEqual([
       ['QUOTA_THRESHOLD', 80, 80],
     ]);
+  });
+
+  it('ERROR_RATE: judges the share with 95 % confidence (Wilson), so chance refusals at low volume do not fire', () => {
+    expect(wilsonLowerBound(3, 50)).toBeLessThan(0.05); // 6 % in the sample, could be 2 %
+    expect(wilsonLowerBound(30, 300)).toBeGreaterThan(0.05); // 10 % of 300: at least 7 %
+    expect(wilsonLowerBound(0, 0)).toBe(0);
   });
 
   it('ERROR_RATE: a key refused above 5 % over five minutes with enough volume', () => {

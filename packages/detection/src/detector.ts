@@ -513,7 +513,14 @@ export function createDetector(options: DetectorOptions): Detector {
         for (const m of minutes.keys()) if (m <= minute - span) minutes.delete(m);
         if (minutes.size === 0) ws.outcomesByKey.delete(keyId);
         const percent = total > 0 ? (errors * 100) / total : 0;
-        if (!rate.enabled || total < rate.min_count || percent < rate.threshold_percent) continue;
+        // The share must be above the threshold with 95 % confidence, not merely in this sample:
+        // at 50 decisions, 3 organic refusals (6 %) are chance, and a busy key is judged every minute.
+        if (
+          !rate.enabled ||
+          total < rate.min_count ||
+          wilsonLowerBound(errors, total) * 100 < rate.threshold_percent
+        )
+          continue;
         found(
           {
             workspaceId: wsId,
@@ -688,6 +695,15 @@ function useEvidence(use: Use, threshold: number, windowSeconds: number) {
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+
+/** Lower end of the 95 % Wilson score interval of a proportion: what the share is at least. */
+export function wilsonLowerBound(successes: number, trials: number): number {
+  if (trials === 0) return 0;
+  const z = 1.96;
+  const p = successes / trials;
+  const z2n = (z * z) / trials;
+  return (p + z2n / 2 - z * Math.sqrt((p * (1 - p)) / trials + z2n / (4 * trials))) / (1 + z2n);
+}
 
 function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   let value = map.get(key);

@@ -29,8 +29,12 @@ export async function registerApiRoutes(
     cursorSecret: string;
     /** Query requests in flight before 503 (KEYTRAIL_API_MAX_INFLIGHT, default 32). */
     maxInFlight?: number;
-    /** Seals endpoint secrets; whether endpoints may be private addresses. */
-    webhooks: { sealingKey: Buffer; allowPrivate: boolean; resolve?: (host: string) => Promise<string[]> };
+    /** Seals endpoint secrets (without it, creating and rotating answer 503); whether endpoints may be private. */
+    webhooks: {
+      sealingKey: Buffer | undefined;
+      allowPrivate: boolean;
+      resolve?: (host: string) => Promise<string[]>;
+    };
   },
 ): Promise<void> {
   const cursors = createCursorCodec(

@@ -85,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig();
     switch (command) {
       case 'up': {
+        // The demo's webhook receiver listens on loopback: the demo opts in to private addresses.
+        if (values.demo) config.webhooks.allowPrivate = true;
         const usesDataDir = !config.clickhouseUrl || !config.kafkaBrokers;
         const lock = usesDataDir ? takeDataDir(config, command, lifecycle) : undefined;
         const served = await serve({

@@ -33,8 +33,8 @@ import { CURSOR, ERRORS, ID, LIMIT, NULLABLE_TIME, TIME, WS_PARAMS } from './sch
 export interface WebhookRouteOptions {
   ch: ClickHouseDriver;
   cursors: CursorCodec;
-  /** Seals endpoint secrets (KEYTRAIL_SECRET_KEY). */
-  sealingKey: Buffer;
+  /** Seals endpoint secrets (KEYTRAIL_SECRET_KEY); undefined: no endpoint can be made or rotated here. */
+  sealingKey: Buffer | undefined;
   /** KEYTRAIL_WEBHOOK_ALLOW_PRIVATE. */
   allowPrivate: boolean;
   /** Resolves a host name at creation (tests give their own); Node's resolver otherwise. */
@@ -99,6 +99,16 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
   const { ch, cursors } = options;
   const resolve = options.resolve ?? defaultResolve;
 
+  /** The key, or 503: an API process without KEYTRAIL_SECRET_KEY cannot seal or open a secret. */
+  const key = (): Buffer => {
+    if (!options.sealingKey)
+      throw new KeytrailError(
+        'UNAVAILABLE',
+        'This API process has no KEYTRAIL_SECRET_KEY: it cannot seal webhook secrets.',
+      );
+    return options.sealingKey;
+  };
+
   const invalidUrl = (message: string) =>
     new KeytrailError('VALIDATION_FAILED', `url ${message}`, { details: [{ path: 'body.url', message }] });
 
@@ -124,10 +134,10 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
   const view = (e: WebhookEndpointRow) => {
     let hint = 'whsec_…';
     try {
-      const current = openSecrets(options.sealingKey, e.sealed_secrets).find((s) => s.expires_at === null);
+      const current = openSecrets(key(), e.sealed_secrets).find((s) => s.expires_at === null);
       if (current) hint = maskWebhookSecret(current.secret);
     } catch {
-      hint = '(sealed with another KEYTRAIL_SECRET_KEY)';
+      hint = options.sealingKey ? '(sealed with another KEYTRAIL_SECRET_KEY)' : 'whsec_…';
     }
     return {
       id: e.endpoint_id,
@@ -198,6 +208,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     async (request, reply) => {
       const { ws } = request.params;
       const { url } = request.body;
+      const sealing = key();
       await checkUrl(url);
       const secret = createWebhookSecret();
       const now = Date.now();
@@ -206,7 +217,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
         endpoint_id: `ep_${randomBytes(12).toString('hex')}`,
         url,
         events: request.body.events ?? DEFAULT_WEBHOOK_EVENTS,
-        sealed_secrets: sealSecrets(options.sealingKey, [{ secret, expires_at: null }]),
+        sealed_secrets: sealSecrets(sealing, [{ secret, expires_at: null }]),
         created_at: now,
         disabled_at: null,
         disabled_reason: '',
@@ -288,8 +299,8 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
       const endpoint = await endpointOr404(request.params.ws, request.params.id);
       const now = Date.now();
       const secret = createWebhookSecret();
-      const rotated = rotateSecrets(openSecrets(options.sealingKey, endpoint.sealed_secrets), secret, now);
-      await writeVersion(endpoint, { sealed_secrets: sealSecrets(options.sealingKey, rotated) });
+      const rotated = rotateSecrets(openSecrets(key(), endpoint.sealed_secrets), secret, now);
+      await writeVersion(endpoint, { sealed_secrets: sealSecrets(key(), rotated) });
       const previous = rotated.find((s) => s.expires_at !== null);
       return {
         id: endpoint.endpoint_id,

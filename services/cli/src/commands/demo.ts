@@ -1,6 +1,45 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type ClickHouseDriver, countAuthDecisions } from '@keytrail/clickhouse';
 import { sleep } from '@keytrail/core';
 import { simulate } from './simulate.ts';
+
+interface Delivery {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * A webhook receiver on loopback for the demo (`up --demo` turns on the private-address opt-in
+ * for it): it keeps what it is sent, so the demo can verify and print the first alert.
+ */
+async function startReceiver(): Promise<{ url: string; deliveries: Delivery[] }> {
+  const deliveries: Delivery[] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      deliveries.push({ headers: request.headers, body });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // It keeps taking deliveries while `up` runs, and never keeps the process alive by itself.
+  server.unref();
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/keytrail`, deliveries };
+}
+
+/** Standard Webhooks verification as a receiver would write it: HMAC-SHA256 of "id.timestamp.body". */
+function verify(secret: string, delivery: Delivery): boolean {
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  const expected = createHmac('sha256', key)
+    .update(`${delivery.headers['webhook-id']}.${delivery.headers['webhook-timestamp']}.${delivery.body}`)
+    .digest('base64');
+  return String(delivery.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
+}
 
 const DEMO_DECISIONS = 20_000;
 
@@ -13,6 +52,27 @@ export async function runDemo(options: {
 }): Promise<void> {
   const startMs = Date.now() - 30 * 60 * 1000;
   const before = await countAuthDecisions(options.ch);
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${options.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${options.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return response.headers.get('content-type')?.startsWith('application/json')
+      ? response.json()
+      : response.text();
+  };
+  const receiver = await startReceiver();
+  const endpoint = (await call('POST', '/v1/workspaces/ws_1/webhooks', { url: receiver.url })) as {
+    id: string;
+    secret: string;
+  };
+  console.log(
+    `Webhook receiver at ${receiver.url} (endpoint ${endpoint.id}, secret shown once: ${endpoint.secret.slice(0, 10)}…)`,
+  );
   console.log(
     `Sending ${DEMO_DECISIONS} simulated auth decisions (seed ${options.seed}) with a leaked-key probe attack…`,
   );
@@ -41,14 +101,7 @@ export async function runDemo(options: {
   const from = new Date(startMs - 60_000).toISOString();
   const to = new Date(Date.now() + 60_000).toISOString();
   // Every answer below comes through the public API, as a user would ask it.
-  const ask = async (path: string) => {
-    const response = await fetch(`${options.url}${path}`, {
-      headers: { authorization: `Bearer ${options.token}` },
-    });
-    return response.headers.get('content-type')?.startsWith('application/json')
-      ? response.json()
-      : response.text();
-  };
+  const ask = (path: string) => call('GET', path);
   const range = `from=${from}&to=${to}`;
 
   const probes = (await ask(`/v1/workspaces/ws_1/probes?${range}&group_by=client_ip&limit=5`)) as {
@@ -87,6 +140,29 @@ export async function runDemo(options: {
   )) as string;
   console.log('\nBilling export excerpt (GET /v1/workspaces/ws_1/billing/export?period=day&format=csv):');
   for (const line of billing.trim().split('\r\n').slice(0, 6)) console.log(`  ${line}`);
+
+  // The probe attack fires an alert; it is in GET /alerts and was delivered to the receiver.
+  const alertDeadline = Date.now() + 60_000;
+  let alert: { id: string; kind: string; summary: string; severity: string } | undefined;
+  let delivery: Delivery | undefined;
+  while (Date.now() < alertDeadline && !(alert && delivery)) {
+    const { alerts } = (await ask('/v1/workspaces/ws_1/alerts?kind=INVALID_KEY_SPIKE')) as {
+      alerts: { id: string; kind: string; summary: string; severity: string }[];
+    };
+    alert = alerts[0];
+    delivery = receiver.deliveries.find((d) => alert && JSON.parse(d.body).data?.id === alert.id);
+    if (!(alert && delivery)) await sleep(500);
+  }
+  if (alert) {
+    console.log('\nAlerts in ws_1 (GET /v1/workspaces/ws_1/alerts):');
+    console.log(`  ${alert.kind} ${alert.severity}: ${alert.summary}`);
+  } else console.log('\nNo alert arrived within 60 s (see keytrail_alerter_* in /metrics).');
+  if (delivery) {
+    console.log(
+      `\nWebhook received by ${receiver.url}, signature ${verify(endpoint.secret, delivery) ? 'verified' : 'NOT VALID'} (webhook-id ${delivery.headers['webhook-id']}):`,
+    );
+    console.log(`  ${delivery.body.slice(0, 400)}${delivery.body.length > 400 ? '…' : ''}`);
+  }
 
   console.log(
     `\nDemo: ${result.accepted} events accepted in ${result.requests} requests, ${rows} decisions queryable.`,

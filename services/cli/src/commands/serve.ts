@@ -78,6 +78,41 @@ export async function serve(options: ServeOptions): Promise<Served> {
     readiness.migrations = onceTrue(async () => (await migrationStatus(driver)).pending.length === 0);
   }
 
+  // The alerter starts before the projector: its start-up (reading the alert and lifecycle
+  // topics) then never leaves the projector running alone before the server answers.
+  // The API seals endpoint secrets and the alerter opens them. The alerter cannot work without
+  // the key; an API without it serves everything but the routes that make or rotate a secret.
+  const sealing =
+    wants('alerter') || options.allInOne || (wants('api') && config.secretKey)
+      ? loadSealingKey(config, { allInOne: options.allInOne })
+      : undefined;
+  if (wants('api') && !sealing)
+    logger.warn('no KEYTRAIL_SECRET_KEY: the API cannot create webhook endpoints or rotate their secrets');
+  if (wants('alerter') && kafka && topics && ch && sealing) {
+    const alerter = createAlerterService({
+      kafka,
+      ch,
+      codec,
+      topics,
+      topicPrefix: config.topicPrefix,
+      logger,
+      metrics: registry,
+      sealingKey: sealing,
+      allowPrivate: config.webhooks.allowPrivate,
+      retryScale: config.webhooks.retryScale,
+      latenessMs: config.alerter.latenessMs,
+      lookbackMs: config.alerter.lookbackMinutes * 60_000,
+      // One knob for how long a dead member keeps its partitions, projector and alerter alike.
+      sessionTimeoutMs: config.projector.sessionTimeoutMs,
+      ...(schemaRegistry ? { registry: schemaRegistry } : {}),
+    });
+    lifecycle.add({ name: 'alerter', stop: () => alerter.stop() });
+    await alerter.start();
+    // A lone alerter is ready once it judges (or stands by); in `up` its rebalance after a
+    // restart does not hold back ingest and the API, which is what /readyz gates.
+    if (!options.allInOne) readiness.alerter = async () => alerter.isReady();
+  }
+
   if (wants('projector') && kafka && topics && ch) {
     const projector = createProjector({
       kafka,
@@ -95,30 +130,6 @@ export async function serve(options: ServeOptions): Promise<Served> {
     lifecycle.add({ name: 'projector', stop: () => projector.stop() });
     await projector.start();
     readiness.projector = async () => projector.isReady();
-  }
-
-  // The API seals endpoint secrets and the alerter opens them: both need the key.
-  const sealing =
-    wants('alerter') || wants('api') ? loadSealingKey(config, { allInOne: options.allInOne }) : undefined;
-  if (wants('alerter') && kafka && topics && ch && sealing) {
-    const alerter = createAlerterService({
-      kafka,
-      ch,
-      codec,
-      topics,
-      topicPrefix: config.topicPrefix,
-      logger,
-      metrics: registry,
-      sealingKey: sealing,
-      allowPrivate: config.webhooks.allowPrivate,
-      retryScale: config.webhooks.retryScale,
-      latenessMs: config.alerter.latenessMs,
-      lookbackMs: config.alerter.lookbackMinutes * 60_000,
-      ...(schemaRegistry ? { registry: schemaRegistry } : {}),
-    });
-    lifecycle.add({ name: 'alerter', stop: () => alerter.stop() });
-    await alerter.start();
-    readiness.alerter = async () => alerter.isReady();
   }
 
   let tokens: TokenService | undefined;
@@ -158,7 +169,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
       tokens,
       cursorSecret: adminToken ?? '',
       maxInFlight: config.api.maxInFlight,
-      webhooks: { sealingKey: sealing!, allowPrivate: config.webhooks.allowPrivate },
+      webhooks: { sealingKey: sealing, allowPrivate: config.webhooks.allowPrivate },
     });
   const host = options.host ?? (options.allInOne ? '127.0.0.1' : '0.0.0.0');
   const url = await app.listen({ port: config.port, host });
