@@ -119,6 +119,8 @@ const ingest = spawn(
 let ingestOut = '';
 ingest.stdout!.on('data', (d) => (ingestOut += d));
 
+// Alerts are scored from the topic, not read from the log: only warnings are printed.
+process.env.KEYTRAIL_LOG_LEVEL ??= 'warn';
 const logger = createLogger('bench-detection');
 const ch = createClickHouseDriver({ dataDir });
 await migrate(ch);

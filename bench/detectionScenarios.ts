@@ -107,6 +107,16 @@ function gaussian(random: Random): number {
 }
 const ip = (random: Random, net: string) => `${net}.${random.int(1, 254)}`;
 
+/** The key `point` (0 ≤ point < total weight) falls on: busier keys take a wider share. */
+function weighted<T extends { weight: number }>(items: readonly T[], point: number): T {
+  let left = point;
+  for (const item of items) {
+    left -= item.weight;
+    if (left <= 0) return item;
+  }
+  return items[0]!;
+}
+
 /** Traffic of a day follows the sun: quiet at night, busy in the afternoon (UTC). */
 function diurnal(at: number): number {
   const hour = (at % 86_400_000) / HOUR;
@@ -162,7 +172,8 @@ export function scenarioSet(options: SetOptions): ScenarioSet {
     ...fields,
   });
   /** A time inside the set, away from its first hours (baselines) and its end. */
-  const someTime = () => options.startMs + 3 * HOUR + random.next() * (endMs - options.startMs - 6 * HOUR);
+  const someTime = () =>
+    Math.round(options.startMs + 3 * HOUR + random.next() * (endMs - options.startMs - 6 * HOUR));
   const pickWs = (sizes: Size[]) => random.pick(workspaces.filter((w) => sizes.includes(w.size)));
   const busiest = (ws: Workspace) => ws.keys[0]!;
 
@@ -425,8 +436,7 @@ export function scenarioSet(options: SetOptions): ScenarioSet {
       const mean = SIZES[ws.size].perSecond * 60 * diurnal(at) * (1 + ws.growthPerDay * day);
       for (let n = poisson(traffic, mean); n > 0; n--) {
         const t = at + traffic.next() * MINUTE;
-        let pick = traffic.next() * total;
-        const key = ws.keys.find((k) => (pick -= k.weight) <= 0) ?? ws.keys[0]!;
+        const key = weighted(ws.keys, traffic.next() * total);
         if (key.until !== undefined && t >= key.until) continue;
         const roll = traffic.next();
         const base = { key_id: key.id, key_prefix: key.prefix, client_ip: traffic.pick(key.ips), cost: 500 };

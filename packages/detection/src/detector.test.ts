@@ -127,6 +127,18 @@ describe('INVALID_KEY_SPIKE', () => {
     expect(fired[0]!.evidence.distinct_ips).toBeGreaterThan(100);
   });
 
+  it('leaves an attack from one address to that address’s alert, with no second one for the workspace', () => {
+    // A quiet workspace (warm baseline), then a slow enumeration from one IP plus one typo
+    // elsewhere: the workspace window reaches 20 before the IP alone does.
+    const quiet = every(10, T0, M).map((at) => invalid(at, { client_ip: `10.2.0.${at % 250}` }));
+    const attack = every(40, T0 + 12 * M, 3_000).map((at) => invalid(at, { client_ip: '203.0.113.5' }));
+    const typo = [invalid(T0 + 12 * M + 500, { client_ip: '10.2.0.9' })];
+    const fired = run(detector(), [...quiet, ...attack, ...typo], T0 + 16 * M)
+      .filter((c) => c.change === 'FIRED')
+      .map((c) => c.alert.scope);
+    expect(fired).toEqual([{ client_ip: '203.0.113.5' }]);
+  });
+
   it('pages for one stale key hammered only far above normal, at low severity', () => {
     // Ten quiet minutes (two typos a minute), then a batch job retries one stale key.
     const workspace = (ws: string, perMinute: number) => [

@@ -424,7 +424,12 @@ export function createDetector(options: DetectorOptions): Detector {
       // What single-IP alerts already explain does not count again for the workspace.
       const unexplained = attempts.filter((a) => !explained.has(a.ip));
       const described = describeAttempts(unexplained);
-      const enumeration = described.distinct_key_hashes >= rule.min_distinct_key_hashes;
+      // Enumeration at workspace scope means spread over sources: when one address makes most of
+      // it, that address's own alert is the one to give (it fires as soon as it crosses its
+      // threshold), not a second, vaguer one for the same attack.
+      const enumeration =
+        described.distinct_key_hashes >= rule.min_distinct_key_hashes &&
+        largestShare(unexplained, (a) => a.ip) <= 0.5;
       // One stale credential hammered pages only when it is far above normal.
       const needed = enumeration ? threshold : threshold * 3;
       if (unexplained.length >= needed) {
@@ -643,6 +648,18 @@ export function createDetector(options: DetectorOptions): Detector {
 export function prefixFamily(prefix: string): string {
   const cut = prefix.lastIndexOf('_');
   return cut > 0 ? prefix.slice(0, cut + 1) : prefix;
+}
+
+/** The share of the attempts that the most frequent value of `by` holds (0 for none). */
+function largestShare(attempts: readonly Attempt[], by: (a: Attempt) => string): number {
+  const counts = new Map<string, number>();
+  let most = 0;
+  for (const a of attempts) {
+    const n = (counts.get(by(a)) ?? 0) + 1;
+    counts.set(by(a), n);
+    if (n > most) most = n;
+  }
+  return attempts.length === 0 ? 0 : most / attempts.length;
 }
 
 /** The prefix family of at least 90 % of the attempts, when there is one. */
