@@ -39,6 +39,8 @@ describe('alerts reach GET /alerts and signed webhooks, and survive a SIGKILL', 
   let receiverUrl = '';
   const received: Received[] = [];
   let flakyCalls = 0;
+  /** /down answers 503 until the SIGKILL test restarts Keytrail: its delivery is pending across the kill. */
+  let downUntilRestart = true;
   let app: KeytrailProcess;
   let url = '';
   const dataDir = tempDir('alerts');
@@ -76,6 +78,7 @@ describe('alerts reach GET /alerts and signed webhooks, and survive a SIGKILL', 
         received.push({ path: request.url ?? '', headers: request.headers, body });
         if (request.url === '/gone') response.writeHead(410).end();
         else if (request.url === '/flaky') response.writeHead(++flakyCalls <= 2 ? 503 : 200).end();
+        else if (request.url === '/down') response.writeHead(downUntilRestart ? 503 : 200).end();
         else response.writeHead(200).end();
       });
     });
@@ -87,10 +90,11 @@ describe('alerts reach GET /alerts and signed webhooks, and survive a SIGKILL', 
       KEYTRAIL_TOPIC_PREFIX: prefix,
       KEYTRAIL_WEBHOOK_ALLOW_PRIVATE: '1',
       KEYTRAIL_WEBHOOK_RETRY_SCALE: '1000',
+      KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS: '6000',
     });
     ({ app, url } = started);
     port.value = Number(new URL(url).port);
-    for (const path of ['/ok', '/flaky', '/gone']) {
+    for (const path of ['/ok', '/flaky', '/gone', '/down']) {
       const created = await call('POST', `/v1/workspaces/${WS}/webhooks`, { url: `${receiverUrl}${path}` });
       expect(created.status).toBe(201);
       expect(created.json.secret).toMatch(/^whsec_/);
@@ -105,7 +109,7 @@ describe('alerts reach GET /alerts and signed webhooks, and survive a SIGKILL', 
 
   it('shows a secret once, then only masked', async () => {
     const { json } = await call('GET', `/v1/workspaces/${WS}/webhooks`);
-    expect(json.webhooks).toHaveLength(3);
+    expect(json.webhooks).toHaveLength(4);
     for (const hook of json.webhooks) {
       expect(hook).not.toHaveProperty('secret');
       expect(hook.secret_hint).toContain('…');
@@ -240,7 +244,11 @@ describe('alerts reach GET /alerts and signed webhooks, and survive a SIGKILL', 
     const before = alertsFired('/ok').filter((b) => b.data.scope.client_ip === '203.0.113.66').length;
     expect(before).toBe(1);
     const { json: firing } = await call('GET', `/v1/workspaces/${WS}/alerts?status=firing`);
+    // A delivery still pending (its endpoint failing) when the process dies.
+    await waitFor('a pending delivery to /down', () => at('/down').length >= 2);
+    const pendingId = at('/down')[0]!.headers['webhook-id'];
     await app.terminate('SIGKILL');
+    downUntilRestart = false;
     app = spawnKeytrail(['up'], {
       KEYTRAIL_KAFKA_BROKERS: testBrokers().join(','),
       KEYTRAIL_TOPIC_PREFIX: prefix,
@@ -249,6 +257,7 @@ describe('alerts reach GET /alerts and signed webhooks, and survive a SIGKILL', 
       KEYTRAIL_ADMIN_TOKEN: ADMIN,
       KEYTRAIL_WEBHOOK_ALLOW_PRIVATE: '1',
       KEYTRAIL_WEBHOOK_RETRY_SCALE: '1000',
+      KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS: '6000',
     });
     await app.waitForOutput(/Keytrail is up at/);
     // More of the same attack after the restart, and a new one from another address: the open
@@ -276,6 +285,22 @@ describe('alerts reach GET /alerts and signed webhooks, and survive a SIGKILL', 
     expect(fresh.data.id).not.toBe(firing.alerts[0].id);
     expect(alertsFired('/ok').filter((b) => b.data.scope.client_ip === '203.0.113.66')).toHaveLength(before);
     const { json: after } = await call('GET', `/v1/workspaces/${WS}/alerts?status=firing`);
+    // The pending delivery went out after the restart as the same message (one webhook-id),
+    // and the delivery log says DELIVERED.
+    const log = await waitFor(
+      'the pending delivery delivered',
+      async () => {
+        const { json } = await call('GET', `/v1/workspaces/${WS}/webhooks/${endpoints['/down']!.id}/deliveries`);
+        const entry = json.deliveries.find((d: { id: string }) => d.id === pendingId);
+        return entry?.status === 'DELIVERED' ? entry : undefined;
+      },
+      90_000,
+      500,
+    );
+    expect(log.attempt_log.at(-1)).toMatchObject({ outcome: 'DELIVERED', status_code: 200 });
+    expect(log.attempt_log.length).toBeGreaterThan(2);
+    const copies = at('/down').filter((r) => JSON.parse(r.body).data.id === firing.alerts[0].id);
+    expect(new Set(copies.map((r) => r.headers['webhook-id']))).toEqual(new Set([pendingId]));
     // Newest first: the new alert, then the one that was open before the SIGKILL, still open.
     expect(after.alerts.map((a: { id: string }) => a.id)).toEqual([fresh.data.id, firing.alerts[0].id]);
   });

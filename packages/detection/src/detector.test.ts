@@ -139,6 +139,23 @@ describe('INVALID_KEY_SPIKE', () => {
     expect(fired).toEqual([{ client_ip: '203.0.113.5' }]);
   });
 
+  it('does not call a deploy of a stale key enumeration because a few typos came with it', () => {
+    // Five new instances present the old key 30 times in 90 s; three users mistype meanwhile.
+    const quiet = every(10, T0, M).map((at) =>
+      invalid(at, { workspace_id: 'ws_d', client_ip: `10.3.0.${at % 250}` }),
+    );
+    const deploy = every(30, T0 + 12 * M, 3_000).map((at, i) =>
+      invalid(at, { workspace_id: 'ws_d', presented_key_hash: 'stale', client_ip: `10.200.1.${i % 5}` }),
+    );
+    const typos = [1, 2, 3].map((i) =>
+      invalid(T0 + 12 * M + i * 10_000, { workspace_id: 'ws_d', client_ip: `100.64.7.${i}` }),
+    );
+    const fired = run(detector(), [...quiet, ...deploy, ...typos], T0 + 16 * M).filter(
+      (c) => c.change === 'FIRED',
+    );
+    expect(fired).toEqual([]);
+  });
+
   it('pages for one stale key hammered only far above normal, at low severity', () => {
     // Ten quiet minutes (two typos a minute), then a batch job retries one stale key.
     const workspace = (ws: string, perMinute: number) => [

@@ -385,7 +385,10 @@ export function createDetector(options: DetectorOptions): Detector {
         window.evict(tick);
         const attempts = window.at(tick);
         const described = describeAttempts(attempts);
-        if (attempts.length >= ipThreshold && described.distinct_key_hashes >= rule.min_distinct_key_hashes)
+        if (
+          attempts.length >= ipThreshold &&
+          isEnumeration(described, attempts.length, rule.min_distinct_key_hashes)
+        )
           found(
             {
               workspaceId: wsId,
@@ -428,7 +431,7 @@ export function createDetector(options: DetectorOptions): Detector {
       // it, that address's own alert is the one to give (it fires as soon as it crosses its
       // threshold), not a second, vaguer one for the same attack.
       const enumeration =
-        described.distinct_key_hashes >= rule.min_distinct_key_hashes &&
+        isEnumeration(described, unexplained.length, rule.min_distinct_key_hashes) &&
         largestShare(unexplained, (a) => a.ip) <= 0.5;
       // One stale credential hammered pages only when it is far above normal.
       const needed = enumeration ? threshold : threshold * 3;
@@ -648,6 +651,19 @@ export function createDetector(options: DetectorOptions): Detector {
 export function prefixFamily(prefix: string): string {
   const cut = prefix.lastIndexOf('_');
   return cut > 0 ? prefix.slice(0, cut + 1) : prefix;
+}
+
+/**
+ * Guessing keys means presenting different ones: at least `minDistinct` of them, and at least
+ * one for every two attempts. A stale key retried (a deploy, a batch job) with a few typos around
+ * it has many attempts and few keys, however many addresses it comes from.
+ */
+function isEnumeration(
+  described: { distinct_key_hashes: number },
+  attempts: number,
+  minDistinct: number,
+): boolean {
+  return described.distinct_key_hashes >= minDistinct && described.distinct_key_hashes * 2 >= attempts;
 }
 
 /** The share of the attempts that the most frequent value of `by` holds (0 for none). */

@@ -51,6 +51,8 @@ export interface Alerter {
   stop(): Promise<void>;
   /** Joined its group, state rebuilt, judging events (a standby member is ready too). */
   isReady(): boolean;
+  /** Holds the partitions (not a standby): the one member that also delivers webhooks. */
+  isActive(): boolean;
   stats(): ReturnType<Detector['stats']> & { published: number };
 }
 
@@ -89,6 +91,8 @@ export function createAlerter(options: AlerterOptions): Alerter {
   let detector: Detector = newDetector();
   /** alert id → the newest change of it on keytrail.alerts. */
   let published = new Map<string, { change: AlertChangeType; updatedAt: number }>();
+  /** Changes detection found that Kafka does not have yet. */
+  let outbox: AlertChange[] = [];
   /** Changes up to this event time were published by an earlier run. */
   let resumeWatermark = Number.NEGATIVE_INFINITY;
   const marks = new Map<string, ReplayMarks>();
@@ -97,6 +101,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
   let newestEventAt: number | undefined;
   let newestEventSeenAt = 0;
   let ready = false;
+  let active = false;
   let stopping = false;
   let tickTimer: NodeJS.Timeout | undefined;
   let ticking = false;
@@ -119,6 +124,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
     const started = Date.now();
     detector = newDetector();
     published = new Map();
+    outbox = [];
     marks.clear();
     const latest = new Map<string, AlertEvent>();
     await readWholeTopic(kafka, topics.alerts, (message) => {
@@ -238,10 +244,14 @@ export function createAlerter(options: AlerterOptions): Alerter {
     return isNewer(change.alert.updated_at, change.change, known.updatedAt, known.change);
   }
 
+  /**
+   * Publishes what detection found, oldest first. Changes wait in `outbox` until Kafka has them:
+   * a broker outage delays alerts, it does not lose them (and nothing is committed meanwhile).
+   */
   async function publish(changes: AlertChange[]): Promise<void> {
-    const fresh = changes.filter(isNew);
-    if (fresh.length === 0) return;
-    const events = fresh.map(alertEventOf);
+    outbox.push(...changes.filter(isNew));
+    if (outbox.length === 0) return;
+    const events = outbox.map(alertEventOf);
     await producer.send({
       topic: topics.alerts,
       acks: -1,
@@ -251,6 +261,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
         timestamp: String(Date.now()),
       })),
     });
+    outbox = [];
     for (const e of events) {
       published.set(e.alert_id, { change: e.change, updatedAt: e.updated_at });
       metrics.alerts.inc({ kind: e.kind, change: e.change });
@@ -350,6 +361,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
     let builtForFirstJoin = true;
     fresh.on(fresh.events.GROUP_JOIN, ({ payload }) => {
       const assigned = Object.values(payload.memberAssignment).some((p) => p.length > 0);
+      active = assigned;
       const firstJoin = builtForFirstJoin;
       builtForFirstJoin = false;
       if (!assigned || firstJoin) {
@@ -390,6 +402,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
       await admin.disconnect().catch(() => {});
     },
     isReady: () => ready,
+    isActive: () => active && ready,
     stats: () => ({ ...detector.stats(), published: published.size }),
   };
 }

@@ -37,6 +37,8 @@ export interface DeliveryWorkerOptions {
   concurrency?: number;
   /** How often ClickHouse is asked for due messages when nothing says there are any (default 1 s). */
   pollMs?: number;
+  /** Deliver only while this holds (the active alerter; a standby sends nothing). */
+  isActive?: () => boolean;
 }
 
 /**
@@ -158,6 +160,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
 
   /** One pass: every due message, `concurrency` at a time, one endpoint's messages in order. */
   async function pass(): Promise<number> {
+    if (options.isActive && !options.isActive()) return 0;
     const due = await listPendingWebhookMessages(ch, { dueBefore: new Date(), limit: 500 });
     metrics.pending.set(due.length);
     if (due.length === 0) return 0;

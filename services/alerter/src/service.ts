@@ -36,7 +36,23 @@ export function createAlerterService(options: AlerterServiceOptions) {
   const metrics = createAlerterMetrics(options.metrics);
   const alertCodec = createAlertEventCodec();
   const rules = createRuleStore({ ch: options.ch, logger });
+  const alerter = createAlerter({
+    kafka: options.kafka,
+    codec: options.codec,
+    alertCodec,
+    topics: options.topics,
+    logger,
+    metrics,
+    groupId: alerterGroupId(options.topicPrefix),
+    rulesFor: rules.rulesFor,
+    ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.lookbackMs ? { lookbackMs: options.lookbackMs } : {}),
+    ...(options.latenessMs ? { latenessMs: options.latenessMs } : {}),
+    ...(options.sessionTimeoutMs ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
+  });
+  // Webhooks go out from the active alerter only, so two alerters never send one message twice.
   const deliveries = createDeliveryWorker({
+    isActive: () => alerter.isActive(),
     ch: options.ch,
     logger,
     metrics,
@@ -52,20 +68,6 @@ export function createAlerterService(options: AlerterServiceOptions) {
     groupId: alertSinkGroupId(options.topicPrefix),
     logger,
     onMessages: () => deliveries.notify(),
-  });
-  const alerter = createAlerter({
-    kafka: options.kafka,
-    codec: options.codec,
-    alertCodec,
-    topics: options.topics,
-    logger,
-    metrics,
-    groupId: alerterGroupId(options.topicPrefix),
-    rulesFor: rules.rulesFor,
-    ...(options.registry ? { registry: options.registry } : {}),
-    ...(options.lookbackMs ? { lookbackMs: options.lookbackMs } : {}),
-    ...(options.latenessMs ? { latenessMs: options.latenessMs } : {}),
-    ...(options.sessionTimeoutMs ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
   });
   return {
     async start() {
