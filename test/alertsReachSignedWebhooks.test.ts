@@ -290,7 +290,10 @@ describe('alerts reach GET /alerts and signed webhooks, and survive a SIGKILL', 
     const log = await waitFor(
       'the pending delivery delivered',
       async () => {
-        const { json } = await call('GET', `/v1/workspaces/${WS}/webhooks/${endpoints['/down']!.id}/deliveries`);
+        const { json } = await call(
+          'GET',
+          `/v1/workspaces/${WS}/webhooks/${endpoints['/down']!.id}/deliveries`,
+        );
         const entry = json.deliveries.find((d: { id: string }) => d.id === pendingId);
         return entry?.status === 'DELIVERED' ? entry : undefined;
       },

@@ -1,14 +1,9 @@
+import { ALERT_KIND_SYMBOLS } from '@keytrail/events';
+
 /** What an alert is about, and the shapes the detectors produce (DESIGN.md "Alerts"). */
 
-export const ALERT_KINDS = [
-  'INVALID_KEY_SPIKE',
-  'REVOKED_KEY_USED',
-  'EXPIRED_KEY_STORM',
-  'SUPERSEDED_KEY_IN_USE',
-  'QUOTA_THRESHOLD',
-  'ERROR_RATE',
-  'COST_THRESHOLD',
-] as const;
+/** The kinds, in the order of the Avro enum that carries them (`@keytrail/events`). */
+export const ALERT_KINDS = ALERT_KIND_SYMBOLS;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export type AlertStatus = 'FIRING' | 'RESOLVED';

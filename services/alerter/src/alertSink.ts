@@ -2,6 +2,7 @@ import {
   type ClickHouseDriver,
   insertAlertEvents,
   listWebhookEndpoints,
+  newWebhookMessage,
   type WebhookMessage,
   writeWebhookMessages,
 } from '@keytrail/clickhouse';
@@ -47,21 +48,19 @@ export function createAlertSink(options: AlertSinkOptions) {
       for (const endpoint of endpoints) {
         if (endpoint.workspace_id !== event.workspace_id || endpoint.disabled_at !== null) continue;
         if (!endpoint.events.includes(type)) continue;
-        messages.push({
-          workspace_id: event.workspace_id,
-          endpoint_id: endpoint.endpoint_id,
-          message_id: webhookMessageId(endpoint.endpoint_id, event.event_id),
-          event_type: type,
-          alert_id: event.alert_id,
-          body: webhookBody(type, event.occurred_at, alertView(alertOf(event))),
-          created_at: now,
-          status: 'PENDING',
-          attempts: 0,
-          next_attempt_at: now,
-          last_status_code: 0,
-          last_error: '',
-          version: 0,
-        });
+        messages.push(
+          newWebhookMessage(
+            {
+              workspace_id: event.workspace_id,
+              endpoint_id: endpoint.endpoint_id,
+              message_id: webhookMessageId(endpoint.endpoint_id, event.event_id),
+              event_type: type,
+              alert_id: event.alert_id,
+              body: webhookBody(type, event.occurred_at, alertView(alertOf(event))),
+            },
+            now,
+          ),
+        );
       }
     }
     return messages;

@@ -86,6 +86,26 @@ export interface WebhookMessage {
   version: number;
 }
 
+/** A message as first made: pending, due now, never tried (version 0, so it never overrides progress). */
+export function newWebhookMessage(
+  fields: Pick<
+    WebhookMessage,
+    'workspace_id' | 'endpoint_id' | 'message_id' | 'event_type' | 'alert_id' | 'body'
+  >,
+  now: number,
+): WebhookMessage {
+  return {
+    ...fields,
+    created_at: now,
+    status: 'PENDING',
+    attempts: 0,
+    next_attempt_at: now,
+    last_status_code: 0,
+    last_error: '',
+    version: 0,
+  };
+}
+
 /** Writes message versions: new messages (version 0) or their progress. */
 export function writeWebhookMessages(
   ch: ClickHouseDriver,

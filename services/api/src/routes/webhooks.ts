@@ -7,6 +7,7 @@ import {
   listWebhookAttempts,
   listWebhookEndpoints,
   listWebhookMessages,
+  newWebhookMessage,
   type WebhookEndpointRow,
   writeWebhookEndpoint,
   writeWebhookMessages,
@@ -332,24 +333,20 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
       const now = Date.now();
       const messageId = `msg_${randomBytes(12).toString('hex')}`;
       await writeWebhookMessages(ch, [
-        {
-          workspace_id: ws,
-          endpoint_id: id,
-          message_id: messageId,
-          event_type: 'webhook.test',
-          alert_id: '',
-          body: webhookBody('webhook.test', now, {
+        newWebhookMessage(
+          {
+            workspace_id: ws,
             endpoint_id: id,
-            message: 'A test message from Keytrail.',
-          }),
-          created_at: now,
-          status: 'PENDING',
-          attempts: 0,
-          next_attempt_at: now,
-          last_status_code: 0,
-          last_error: '',
-          version: 0,
-        },
+            message_id: messageId,
+            event_type: 'webhook.test',
+            alert_id: '',
+            body: webhookBody('webhook.test', now, {
+              endpoint_id: id,
+              message: 'A test message from Keytrail.',
+            }),
+          },
+          now,
+        ),
       ]);
       reply.status(202);
       return { delivery_id: messageId };
