@@ -126,6 +126,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
     published = new Map();
     outbox = [];
     marks.clear();
+    caughtUp.clear();
     const latest = new Map<string, AlertEvent>();
     await readWholeTopic(kafka, topics.alerts, (message) => {
       if (!message.value) return;
