@@ -188,7 +188,8 @@ export async function startKeytrailUp(
   return { app, url };
 }
 
-export interface ProjectorProcess extends KeytrailProcess {
+/** A distributed-mode service process (projector, alerter) and its /metrics. */
+export interface ServiceProcess extends KeytrailProcess {
   /** Base URL of its /healthz, /readyz and /metrics. */
   url: string;
   /** The value of one Prometheus sample, e.g. metric('keytrail_projector_dlq_total', { reason: 'BAD_MAGIC' }). */
@@ -196,12 +197,24 @@ export interface ProjectorProcess extends KeytrailProcess {
 }
 
 /** Runs `keytrail projector` (distributed mode) against the suite's broker and a ClickHouse URL. */
-export async function startProjector(options: {
+export function startProjector(options: {
   clickhouseUrl: string;
   topicPrefix: string;
   env?: Record<string, string>;
-}): Promise<ProjectorProcess> {
-  const process = spawnKeytrail(['projector'], {
+}): Promise<ServiceProcess> {
+  return startService('projector', options);
+}
+
+/**
+ * Runs one distributed-mode service (`keytrail projector`, `keytrail alerter`) against the
+ * suite's broker and a ClickHouse URL, once it prints its URL; groups give up a dead member's
+ * partitions after 6 s.
+ */
+export async function startService(
+  command: 'projector' | 'alerter',
+  options: { clickhouseUrl: string; topicPrefix: string; env?: Record<string, string> },
+): Promise<ServiceProcess> {
+  const process = spawnKeytrail([command], {
     KEYTRAIL_KAFKA_BROKERS: testBrokers().join(','),
     KEYTRAIL_CLICKHOUSE_URL: options.clickhouseUrl,
     KEYTRAIL_TOPIC_PREFIX: options.topicPrefix,
@@ -210,7 +223,9 @@ export async function startProjector(options: {
     KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS: '6000',
     ...options.env,
   });
-  const url = (await process.waitForOutput(/keytrail projector running at (http:\/\/[^"\s]+)/))[1]!;
+  const url = (
+    await process.waitForOutput(new RegExp(`keytrail ${command} running at (http://[^"\\s]+)`))
+  )[1]!;
   return {
     ...process,
     url,

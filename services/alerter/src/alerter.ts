@@ -363,6 +363,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
     fresh.on(fresh.events.GROUP_JOIN, ({ payload }) => {
       const assigned = Object.values(payload.memberAssignment).some((p) => p.length > 0);
       active = assigned;
+      metrics.active.set(assigned ? 1 : 0);
       const firstJoin = builtForFirstJoin;
       builtForFirstJoin = false;
       if (!assigned || firstJoin) {

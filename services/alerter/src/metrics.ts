@@ -33,6 +33,11 @@ export function createAlerterMetrics(registry: Registry) {
       registers,
     }),
     firing: new Gauge({ name: 'keytrail_alerts_firing', help: 'Alerts firing now', registers }),
+    active: new Gauge({
+      name: 'keytrail_alerter_active',
+      help: '1 when this alerter holds the partitions (judges and delivers), 0 when it stands by',
+      registers,
+    }),
     deliveries: new Counter({
       name: 'keytrail_webhook_deliveries_total',
       help: 'Webhook delivery attempts by outcome',
