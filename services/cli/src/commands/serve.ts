@@ -2,6 +2,7 @@ import { createAlerterService } from '@keytrail/alerter';
 import { registerApiRoutes } from '@keytrail/api';
 import { type ClickHouseDriver, migrationStatus } from '@keytrail/clickhouse';
 import { generateAdminToken, type KeytrailConfig, KeytrailError, type Logger } from '@keytrail/core';
+import { registerDashboard } from '@keytrail/dashboard';
 import { adminAuthenticator, createHttpApp, onceTrue, type ReadinessCheck } from '@keytrail/http';
 import { createIngestService } from '@keytrail/ingest';
 import { createSchemaRegistry, type SchemaRegistry, type Topics } from '@keytrail/kafka';
@@ -171,6 +172,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
       maxInFlight: config.api.maxInFlight,
       webhooks: { sealingKey: sealing, allowPrivate: config.webhooks.allowPrivate },
     });
+  // The dashboard is a static page over the public API: wherever the API is served.
+  if (wants('api')) await registerDashboard(app);
   const host = options.host ?? (options.allInOne ? '127.0.0.1' : '0.0.0.0');
   const url = await app.listen({ port: config.port, host });
   lifecycle.add({ name: 'http server', stop: () => app.close() });
