@@ -188,8 +188,14 @@ describe('alerts reach GET /alerts and signed webhooks, and survive a SIGKILL', 
     await waitFor('the flaky endpoint to take it', () => at('/flaky').length >= 3, 60_000);
     const ids = new Set(at('/flaky').map((r) => r.headers['webhook-id']));
     expect(ids.size).toBe(1);
-    const { json } = await call('GET', `/v1/workspaces/${WS}/webhooks/${endpoints['/flaky']!.id}/deliveries`);
-    const [delivery] = json.deliveries;
+    // The worker records an attempt once the answer is in: the log catches up a moment later.
+    const delivery = await waitFor('the third attempt logged', async () => {
+      const { json } = await call(
+        'GET',
+        `/v1/workspaces/${WS}/webhooks/${endpoints['/flaky']!.id}/deliveries`,
+      );
+      return json.deliveries[0]?.attempts === 3 ? json.deliveries[0] : undefined;
+    });
     expect(delivery).toMatchObject({ status: 'DELIVERED', attempts: 3, event_type: 'alert.fired' });
     expect(
       delivery.attempt_log.map((a: { outcome: string; status_code: number }) => [a.outcome, a.status_code]),
@@ -219,6 +225,13 @@ describe('alerts reach GET /alerts and signed webhooks, and survive a SIGKILL', 
       at('/ok').find((r) => r.headers['webhook-id'] === test.json.delivery_id),
     );
     expect(JSON.parse(tested.body).type).toBe('webhook.test');
+    // Logged as delivered before it is sent again (a redelivery asks for one more attempt).
+    await waitFor('the test message logged', async () => {
+      const { json } = await call('GET', `/v1/workspaces/${WS}/webhooks/${ok.id}/deliveries`);
+      return json.deliveries.some(
+        (d: { id: string; status: string }) => d.id === test.json.delivery_id && d.status === 'DELIVERED',
+      );
+    });
 
     const rotated = await call('POST', `/v1/workspaces/${WS}/webhooks/${ok.id}/rotate-secret`);
     expect(rotated.status).toBe(200);

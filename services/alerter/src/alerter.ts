@@ -250,7 +250,12 @@ export function createAlerter(options: AlerterOptions): Alerter {
    * a broker outage delays alerts, it does not lose them (and nothing is committed meanwhile).
    */
   async function publish(changes: AlertChange[]): Promise<void> {
-    outbox.push(...changes.filter(isNew));
+    for (const change of changes) {
+      if (!isNew(change)) continue;
+      outbox.push(change);
+      // Known from now on: a later change of the alert follows it out of the outbox, in order.
+      published.set(change.alert.id, { change: change.change, updatedAt: change.alert.updated_at });
+    }
     if (outbox.length === 0) return;
     const events = outbox.map(alertEventOf);
     await producer.send({
@@ -264,7 +269,6 @@ export function createAlerter(options: AlerterOptions): Alerter {
     });
     outbox = [];
     for (const e of events) {
-      published.set(e.alert_id, { change: e.change, updatedAt: e.updated_at });
       metrics.alerts.inc({ kind: e.kind, change: e.change });
       logger.info(
         { alert_id: e.alert_id, workspace_id: e.workspace_id, kind: e.kind },
