@@ -1,6 +1,7 @@
-import { ALERT_KIND_SYMBOLS } from '@keytrail/events';
-
 /** What an alert is about, and the shapes the detectors produce (DESIGN.md "Alerts"). */
+import { ALERT_KIND_SYMBOLS, type AlertEvidence } from '@keytrail/events';
+
+export type { AlertEvidence };
 
 /** The kinds, in the order of the Avro enum that carries them (`@keytrail/events`). */
 export const ALERT_KINDS = ALERT_KIND_SYMBOLS;
@@ -15,18 +16,6 @@ export interface AlertScope {
   key_prefix?: string;
   client_ip?: string;
   end_user_id?: string;
-}
-
-export interface AlertEvidence {
-  /** Matching decisions in the window (or used quota / cost, per kind). */
-  count: number;
-  /** What is normal for this scope, in the same unit as count (0 when the rule has none). */
-  baseline: number;
-  threshold: number;
-  window_seconds: number;
-  distinct_key_hashes: number;
-  distinct_ips: number;
-  sample_request_ids: string[];
 }
 
 export interface Alert {

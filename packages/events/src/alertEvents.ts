@@ -23,6 +23,19 @@ export const ALERT_KIND_SYMBOLS = [
 export type AlertKindSymbol = (typeof ALERT_KIND_SYMBOLS)[number];
 export type AlertChangeType = 'FIRED' | 'UPDATED' | 'RESOLVED';
 
+/** What an alert rests on, for a responder to judge it (DESIGN.md "Alerts"). */
+export interface AlertEvidence {
+  /** Matching decisions in the window (or used quota / cost, per kind). */
+  count: number;
+  /** What is normal for this scope, in the same unit as count (0 when the rule has none). */
+  baseline: number;
+  threshold: number;
+  window_seconds: number;
+  distinct_key_hashes: number;
+  distinct_ips: number;
+  sample_request_ids: string[];
+}
+
 export interface AlertEvent {
   event_id: string;
   /** Event time of the change: the alert's updated_at. */
@@ -44,15 +57,7 @@ export interface AlertEvent {
   updated_at: number;
   resolved_at: number | null;
   summary: string;
-  evidence: {
-    count: number;
-    baseline: number;
-    threshold: number;
-    window_seconds: number;
-    distinct_key_hashes: number;
-    distinct_ips: number;
-    sample_request_ids: string[];
-  };
+  evidence: AlertEvidence;
 }
 
 export const ALERT_SCHEMA_FILE = new URL('alerts/alert-event.v1.avsc', `file://${SCHEMA_DIR}`);
