@@ -6,7 +6,7 @@ import {
   recordWebhookAttempt,
   type WebhookEndpointRow,
   type WebhookMessage,
-  writeWebhookEndpoint,
+  writeWebhookEndpointVersion,
   writeWebhookMessages,
 } from '@keytrail/clickhouse';
 import { errorMessage, type Logger } from '@keytrail/core';
@@ -66,18 +66,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     });
 
   async function disable(endpoint: WebhookEndpointRow, reason: string, at: number): Promise<void> {
-    await writeWebhookEndpoint(ch, {
-      workspace_id: endpoint.workspace_id,
-      endpoint_id: endpoint.endpoint_id,
-      url: endpoint.url,
-      events: endpoint.events,
-      sealed_secrets: endpoint.sealed_secrets,
-      created_at: Date.parse(endpoint.created_at),
-      disabled_at: at,
-      disabled_reason: reason,
-      deleted: false,
-      version: at,
-    });
+    await writeWebhookEndpointVersion(ch, endpoint, { disabled_at: at, disabled_reason: reason }, at);
     endpoint.disabled_at = new Date(at).toISOString();
     logger.warn(
       { endpoint_id: endpoint.endpoint_id, workspace_id: endpoint.workspace_id },

@@ -38,6 +38,36 @@ export function writeWebhookEndpoint(
   ]);
 }
 
+/**
+ * Writes the next version of an endpoint as read (`row`), with `change` applied: how a rotation,
+ * a disabling or a deletion is recorded. The version is the time of the change.
+ */
+export function writeWebhookEndpointVersion(
+  ch: ClickHouseDriver,
+  row: WebhookEndpointRow,
+  change: Partial<
+    Pick<
+      Parameters<typeof writeWebhookEndpoint>[1],
+      'sealed_secrets' | 'disabled_at' | 'disabled_reason' | 'deleted'
+    >
+  >,
+  at = Date.now(),
+): Promise<void> {
+  return writeWebhookEndpoint(ch, {
+    workspace_id: row.workspace_id,
+    endpoint_id: row.endpoint_id,
+    url: row.url,
+    events: row.events,
+    sealed_secrets: row.sealed_secrets,
+    created_at: Date.parse(row.created_at),
+    disabled_at: row.disabled_at === null ? null : Date.parse(row.disabled_at),
+    disabled_reason: row.disabled_reason,
+    deleted: false,
+    version: at,
+    ...change,
+  });
+}
+
 const ENDPOINT_COLUMNS =
   'workspace_id, endpoint_id, url, events, sealed_secrets, created_at, disabled_at, disabled_reason';
 

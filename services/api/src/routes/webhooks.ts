@@ -10,6 +10,7 @@ import {
   newWebhookMessage,
   type WebhookEndpointRow,
   writeWebhookEndpoint,
+  writeWebhookEndpointVersion,
   writeWebhookMessages,
 } from '@keytrail/clickhouse';
 import { KeytrailError } from '@keytrail/core';
@@ -157,24 +158,6 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     return endpoint;
   };
 
-  const writeVersion = (
-    endpoint: WebhookEndpointRow,
-    change: Partial<Parameters<typeof writeWebhookEndpoint>[1]>,
-  ) =>
-    writeWebhookEndpoint(ch, {
-      workspace_id: endpoint.workspace_id,
-      endpoint_id: endpoint.endpoint_id,
-      url: endpoint.url,
-      events: endpoint.events,
-      sealed_secrets: endpoint.sealed_secrets,
-      created_at: Date.parse(isoTime(endpoint.created_at)),
-      disabled_at: endpoint.disabled_at === null ? null : Date.parse(isoTime(endpoint.disabled_at)),
-      disabled_reason: endpoint.disabled_reason,
-      deleted: false,
-      version: Date.now(),
-      ...change,
-    });
-
   app.post<{ Params: { ws: string }; Body: { url: string; events?: string[] } }>(
     '/v1/workspaces/:ws/webhooks',
     {
@@ -270,7 +253,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     },
     async (request, reply) => {
       const endpoint = await endpointOr404(request.params.ws, request.params.id);
-      await writeVersion(endpoint, { deleted: true });
+      await writeWebhookEndpointVersion(ch, endpoint, { deleted: true });
       reply.status(204);
     },
   );
@@ -301,7 +284,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
       const now = Date.now();
       const secret = createWebhookSecret();
       const rotated = rotateSecrets(openSecrets(key(), endpoint.sealed_secrets), secret, now);
-      await writeVersion(endpoint, { sealed_secrets: sealSecrets(key(), rotated) });
+      await writeWebhookEndpointVersion(ch, endpoint, { sealed_secrets: sealSecrets(key(), rotated) });
       const previous = rotated.find((s) => s.expires_at !== null);
       return {
         id: endpoint.endpoint_id,
