@@ -37,6 +37,13 @@ describe('keytrail up --demo', () => {
       /Webhook received by http:\/\/127\.0\.0\.1:\d+\/hooks\/keytrail, signature verified/,
     );
     expect(output).toMatch(/"type":"alert\.fired"/);
+    // A one-click sign-in link for the dashboard: a one-time code, not the token.
+    const link = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/#\/signin\?code=ktl_[A-Za-z0-9_-]{43})\s/.exec(
+      output,
+    );
+    expect(link, output).not.toBeNull();
+    const token = /Admin token \(generated for this run\): (\S+)/.exec(output)![1]!;
+    expect(link![1]).not.toContain(token);
     expect(javaProcessesUsing(dataDir)).toEqual([]);
     expect(await isPortFree(port)).toBe(true);
   });

@@ -272,6 +272,16 @@ describe('the query API answers what security and billing ask', () => {
     expect(
       (await get(`/v1/workspaces/${WS}/keys?q=leak`)).body.keys.map((k: { key_id: string }) => k.key_id),
     ).toEqual(['key_rev']);
+    expect(
+      (await get(`/v1/workspaces/${WS}/keys?kind=session`)).body.keys.map(
+        (k: { key_id: string }) => k.key_id,
+      ),
+    ).toEqual(['sess_1']);
+    expect(
+      (await get(`/v1/workspaces/${WS}/keys?kind=key`)).body.keys
+        .map((k: { key_id: string }) => k.key_id)
+        .sort(),
+    ).toEqual(['key_live', 'key_old', 'key_rev', 'key_test']);
     // Two at a time: every key once, newest first, then no cursor.
     const seen: string[] = [];
     let cursor = '';
@@ -468,6 +478,108 @@ describe('the query API answers what security and billing ask', () => {
     expect(monthRows.every((r) => r.period_start.endsWith('-01'))).toBe(true);
     expect(monthRows.reduce((s, r) => s + r.billable_requests, 0)).toBe(liveAllowed);
     expect(monthRows.find((r) => r.end_user_id === 'eu_1')).toMatchObject({ billable_requests: 5, keys: 1 });
+  });
+
+  it("charts the workspace's traffic per bucket; each key's 24 h sparkline sums to its 24 h count", async () => {
+    const series = await get(`/v1/workspaces/${WS}/usage/series?from=${FROM}&to=${TO}&granularity=hour`);
+    expect(series.status).toBe(200);
+    const decisions = sent.filter((e) => e.type === 'auth_decision' && e.workspace_id === WS);
+    const total = series.body.buckets.reduce((s: number, b: { total: number }) => s + b.total, 0);
+    // The paging test sends more decisions: the series counts what the top-N table counts.
+    const byOutcome = await get(`/v1/workspaces/${WS}/usage?from=${FROM}&to=${TO}&group_by=outcome`);
+    expect(total).toBe(byOutcome.body.rows.reduce((s: number, r: { total: number }) => s + r.total, 0));
+    expect(total).toBeGreaterThanOrEqual(decisions.length);
+    const invalid = series.body.buckets.reduce(
+      (s: number, b: { by_outcome: Record<string, number> }) => s + (b.by_outcome.INVALID_KEY ?? 0),
+      0,
+    );
+    expect(invalid).toBe(decisions.filter((d) => d.outcome === 'INVALID_KEY').length);
+    for (const b of series.body.buckets as {
+      start: string;
+      total: number;
+      errors: number;
+      by_outcome: Record<string, number>;
+    }[]) {
+      expect(new Date(b.start).getTime() % HOUR).toBe(0);
+      expect(b.errors).toBe(b.total - (b.by_outcome.ALLOWED ?? 0));
+    }
+    // Minutes: the same decisions, in more buckets; a range that cuts into a bucket includes it.
+    const minutes = await get(
+      `/v1/workspaces/${WS}/usage/series?from=${at(110.05)}&to=${at(111)}&granularity=minute`,
+    );
+    expect(minutes.body.buckets).toEqual([
+      expect.objectContaining({ start: at(110), by_outcome: { INVALID_KEY: 10 } }),
+    ]);
+    const tooMany = await get(
+      `/v1/workspaces/${WS}/usage/series?from=2025-01-01T00:00:00Z&to=${TO}&granularity=minute`,
+    );
+    expect(tooMany.status).toBe(400);
+
+    const { keys } = (await get(`/v1/workspaces/${WS}/keys`)).body;
+    for (const k of keys as { key_id: string; hourly_24h: number[]; requests_24h: number }[]) {
+      expect(k.hourly_24h, k.key_id).toHaveLength(25);
+      expect(
+        k.hourly_24h.reduce((a, b) => a + b, 0),
+        k.key_id,
+      ).toBe(k.requests_24h);
+    }
+    expect(
+      keys.find((k: { key_id: string }) => k.key_id === 'key_live').hourly_24h.filter((n: number) => n > 0)
+        .length,
+    ).toBeGreaterThan(0);
+  });
+
+  it('previews the billing export with limit, the first rows of the whole export', async () => {
+    const from = new Date(H - 24 * HOUR).toISOString().slice(0, 10);
+    const to = new Date(H + 48 * HOUR).toISOString().slice(0, 10);
+    const path = `/v1/workspaces/${WS}/billing/export?from=${from}T00:00:00Z&to=${to}T00:00:00Z&period=day&format=ndjson`;
+    const whole = (await get(path)).body.trim().split('\n');
+    const preview = (await get(`${path}&limit=2`)).body.trim().split('\n');
+    expect(whole.length).toBeGreaterThan(2);
+    expect(preview).toEqual(whole.slice(0, 2));
+    expect((await get(`${path}&limit=0`)).status).toBe(400);
+  });
+
+  it('lists the workspaces a token may read, and signs a browser in with a one-time code', async () => {
+    const admin = await get('/v1/workspaces');
+    expect(admin.body.all).toBe(true);
+    expect(admin.body.workspaces).toEqual(expect.arrayContaining([WS, 'ws_other']));
+    const created = await fetch(`${url}/v1/workspaces/${WS}/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'reader', scopes: ['read'] }),
+    });
+    const { token } = (await created.json()) as { token: string };
+    expect((await get('/v1/workspaces', token)).body).toEqual({ workspaces: [WS], all: false });
+
+    const issue = (body: unknown, bearer = token) =>
+      fetch(`${url}/v1/login-codes`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const exchange = (code: string) =>
+      fetch(`${url}/v1/login-codes/exchange`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code }),
+      });
+    // A workspace token may not make a code that lands in another workspace.
+    expect((await issue({ workspace_id: 'ws_other' })).status).toBe(403);
+    const reply = await issue({ workspace_id: WS });
+    expect(reply.status).toBe(201);
+    const { code, path } = (await reply.json()) as { code: string; path: string };
+    expect(path).toBe(`/#/signin?code=${code}`);
+    expect(code).not.toContain(token);
+    const first = await exchange(code);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('cache-control')).toBe('no-store');
+    expect(await first.json()).toEqual({ token, workspace_id: WS });
+    // Once only.
+    const second = await exchange(code);
+    expect(second.status).toBe(401);
+    expect(((await second.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED');
+    expect((await issue({}, 'kt_unknown')).status).toBe(401);
   });
 
   it('serves OpenAPI 3.1 generated from the route schemas, rendered at /docs', async () => {

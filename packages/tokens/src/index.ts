@@ -1,1 +1,2 @@
+export * from './loginCodes.ts';
 export * from './tokenService.ts';

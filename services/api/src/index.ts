@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseDriver } from '@keytrail/clickhouse';
-import type { TokenService } from '@keytrail/tokens';
+import { createLoginCodes, type LoginCodes, type TokenService } from '@keytrail/tokens';
 import type { FastifyInstance } from 'fastify';
 import { limitInFlight } from './inflight.ts';
 import { createCursorCodec } from './query/cursor.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { signInRoutes } from './routes/signin.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { workspaceRoutes } from './routes/workspace.ts';
@@ -15,6 +16,7 @@ export * from './query/cursor.ts';
 export * from './query/range.ts';
 export * from './routes/alerts.ts';
 export * from './routes/keys.ts';
+export * from './routes/signin.ts';
 export * from './routes/tokens.ts';
 export * from './routes/webhooks.ts';
 export * from './routes/workspace.ts';
@@ -25,6 +27,8 @@ export async function registerApiRoutes(
   options: {
     ch: ClickHouseDriver;
     tokens: TokenService;
+    /** Sign-in codes of this process (a new store when absent). */
+    loginCodes?: LoginCodes;
     /** Signs paging cursors; every API process of a deployment must use the same one. */
     cursorSecret: string;
     /** Query requests in flight before 503 (KEYTRAIL_API_MAX_INFLIGHT, default 32). */
@@ -47,6 +51,10 @@ export async function registerApiRoutes(
     await queries.register(workspaceRoutes, { ch: options.ch });
     await queries.register(alertRoutes, { ch: options.ch, cursors });
     await queries.register(webhookRoutes, { ch: options.ch, cursors, ...options.webhooks });
+    await queries.register(signInRoutes, {
+      ch: options.ch,
+      loginCodes: options.loginCodes ?? createLoginCodes(),
+    });
   });
   await app.register(tokenRoutes, { tokens: options.tokens });
 }

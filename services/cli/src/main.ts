@@ -104,6 +104,7 @@ export async function main(argv: string[]): Promise<number> {
         console.log(
           `  Admin token${served.generatedToken ? ' (generated for this run)' : ''}: ${served.adminToken}`,
         );
+        console.log(`  Dashboard: ${served.url}/   API reference: ${served.url}/docs`);
         console.log('  Ctrl-C stops everything it started.\n');
         if (values.demo) {
           const { runDemo } = await import('./commands/demo.ts');

@@ -49,9 +49,18 @@ export function isMonthStart(day: string): boolean {
  */
 export async function* pageBillingExport(
   ch: ClickHouseDriver,
-  params: { workspaceId: string; fromDay: string; toDay: string; period: BillingPeriod; pageSize?: number },
+  params: {
+    workspaceId: string;
+    fromDay: string;
+    toDay: string;
+    period: BillingPeriod;
+    pageSize?: number;
+    /** Stop after this many rows (a preview); every row of the range when absent. */
+    limit?: number;
+  },
 ): AsyncIterable<BillingRow[]> {
-  const limit = params.pageSize ?? 50_000;
+  let left = params.limit ?? Number.POSITIVE_INFINITY;
+  const limit = Math.min(params.pageSize ?? 50_000, left);
   if (params.period === 'month' && !(isMonthStart(params.fromDay) && isMonthStart(params.toDay)))
     throw new Error(`a monthly billing export takes whole months, not ${params.fromDay}..${params.toDay}`);
   // The first page starts after (1970-01-01, ''): before any period the range can hold.
@@ -75,8 +84,10 @@ export async function* pageBillingExport(
       // An end user whose live traffic was all refused at no cost has nothing to bill: no row.
       if (row.billable_requests > 0 || row.cost_micros !== 0) rows.push(row);
     }
+    if (rows.length > left) rows.length = left;
+    left -= rows.length;
     if (rows.length > 0) yield rows;
-    if (page.length < limit) return;
+    if (page.length < limit || left <= 0) return;
     const last = page.at(-1)!;
     after = { afterPeriod: last[0]!, afterUser: last[1]! };
   }

@@ -103,6 +103,17 @@ export interface KeyView {
   requests_24h: number;
   requests_30d: number;
   errors_24h: number;
+  /** Requests per hour of the 25 hourly buckets requests_24h sums, oldest first (a sparkline). */
+  hourly_24h: number[];
+}
+
+/** The hours of the last 24 (25 buckets, the first and last partly inside) as a dense array. */
+function hourlySeries(index: number[], requests: number[]): number[] {
+  const series = new Array<number>(25).fill(0);
+  index.forEach((hour, i) => {
+    if (hour >= 0 && hour < 25) series[hour] = Number(requests[i]);
+  });
+  return series;
 }
 
 export interface KeyQuery {
@@ -114,6 +125,8 @@ export interface KeyQuery {
   prefix?: string | undefined;
   /** Free text: a part of the key id or the name, any case. */
   q?: string | undefined;
+  /** API keys only, or session tokens only (a session has a parent key); both when absent. */
+  kind?: 'key' | 'session' | undefined;
   /** One key only (the key page). */
   keyId?: string | undefined;
   /** Page after this (created_at, key_id), newest first. */
@@ -163,6 +176,7 @@ export async function queryKeys(
          SELECT key_id, argMaxIfMerge(key_prefix) AS key_prefix, argMaxIfMerge(key_env) AS env,
            argMaxIfMerge(name) AS name, argMaxIfMerge(status_event) AS status_event,
            argMaxIfMerge(expires_at) AS expires_at, argMaxIfMerge(grace_ends_at) AS grace_ends_at,
+           argMaxIfMerge(parent_key_id) AS parent_key_id,
            ifNull(min(key_state.created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
            ${KEY_STATUS} AS status
          FROM key_state
@@ -170,6 +184,7 @@ export async function queryKeys(
          GROUP BY key_id
        )
        WHERE ({status:String} = '' OR status = {status:String})
+         AND ({kind:String} = '' OR (parent_key_id != '') = ({kind:String} = 'session'))
          AND ({env:String} = '' OR env = {env:String})
          AND startsWith(key_prefix, {prefix:String})
          AND ({q:String} = '' OR positionCaseInsensitive(key_id, {q:String}) > 0 OR positionCaseInsensitive(name, {q:String}) > 0)
@@ -193,6 +208,7 @@ export async function queryKeys(
       env: query.env ?? '',
       prefix: query.prefix ?? '',
       q: query.q ?? '',
+      kind: query.kind ?? '',
       // No cursor: start above every key (the far future, and a key id above any real one).
       afterAt: query.after?.createdAt ?? new Date(Date.UTC(9999, 0, 1)),
       afterKey: query.after?.keyId ?? '\u{10FFFF}',
@@ -208,13 +224,18 @@ export async function queryKeys(
     requests_30d: number;
     last_used_at: string | null;
     last_client_ip: string | null;
+    hourly_index: number[];
+    hourly_requests: number[];
   }>(
     `SELECT k.key_id AS key_id,
             ifNull(h.requests_24h, 0) AS requests_24h, ifNull(h.errors_24h, 0) AS errors_24h,
+            h.hourly.1 AS hourly_index, h.hourly.2 AS hourly_requests,
             ifNull(d.requests_30d, 0) AS requests_30d, l.last_used_at AS last_used_at, l.last_client_ip AS last_client_ip
      FROM (SELECT arrayJoin({keyIds:Array(String)}) AS key_id) AS k
      LEFT JOIN (
-       SELECT key_id, sum(requests) AS requests_24h, sumIf(requests, outcome != 'ALLOWED') AS errors_24h
+       SELECT key_id, sum(requests) AS requests_24h, sumIf(requests, outcome != 'ALLOWED') AS errors_24h,
+              sumMap([toUInt32(dateDiff('hour', toStartOfHour({now:DateTime64(3, 'UTC')} - INTERVAL 24 HOUR), bucket))],
+                     [toUInt64(requests)]) AS hourly
        FROM key_usage_hour
        WHERE workspace_id = {workspaceId:String} AND key_id IN {keyIds:Array(String)}
          AND bucket >= toStartOfHour({now:DateTime64(3, 'UTC')} - INTERVAL 24 HOUR)
@@ -264,6 +285,7 @@ export async function queryKeys(
       requests_24h: u?.requests_24h ?? 0,
       requests_30d: u?.requests_30d ?? 0,
       errors_24h: u?.errors_24h ?? 0,
+      hourly_24h: hourlySeries(u?.hourly_index ?? [], u?.hourly_requests ?? []),
       sort_at: s.sort_at,
     };
   });

@@ -65,6 +65,21 @@ const KEY_USAGE_SQL = Object.fromEntries(
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
+/** A bucket's (outcome, requests) pairs as its total, its counts by outcome (sorted) and its errors. */
+export function outcomeCounts(outcomes: [Outcome, number][]): {
+  total: number;
+  by_outcome: Partial<Record<Outcome, number>>;
+  errors: number;
+} {
+  const counts = { total: 0, by_outcome: {} as Partial<Record<Outcome, number>>, errors: 0 };
+  for (const [outcome, requests] of [...outcomes].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    counts.total += requests;
+    counts.by_outcome[outcome] = requests;
+    if (outcome !== 'ALLOWED') counts.errors += requests;
+  }
+  return counts;
+}
+
 interface KeyUsageRow {
   start: string;
   outcomes: [Outcome, number][];
@@ -81,25 +96,17 @@ export async function getKeyUsage(ch: ClickHouseDriver, params: KeyUsageParams):
     from: params.from,
     to: params.to,
   });
-  return rows.map((row) => {
-    const bucket: UsageBucket = {
+  return rows.map(
+    (row): UsageBucket => ({
       start: parseClickHouseTime(row.start).toISOString(),
-      total: 0,
-      by_outcome: {},
-      errors: 0,
+      ...outcomeCounts(row.outcomes),
       cost: row.cost,
       latency_ms:
         row.latency_count > 0
           ? { p50: round(row.latency[0]!), p90: round(row.latency[1]!), p99: round(row.latency[2]!) }
           : null,
-    };
-    for (const [outcome, requests] of row.outcomes.sort(([a], [b]) => (a < b ? -1 : 1))) {
-      bucket.total += requests;
-      bucket.by_outcome[outcome] = requests;
-      if (outcome !== 'ALLOWED') bucket.errors += requests;
-    }
-    return bucket;
-  });
+    }),
+  );
 }
 
 /** Dimensions a key's usage can be split by (raw decisions; a closed map of column names). */

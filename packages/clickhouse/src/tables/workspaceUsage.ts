@@ -1,4 +1,7 @@
+import type { Outcome } from '@keytrail/events';
 import type { ClickHouseDriver } from '../driver/types.ts';
+import { parseClickHouseTime } from '../time.ts';
+import { BUCKET_FLOOR, KEY_USAGE_TABLES, outcomeCounts, type UsageGranularity } from './keyUsage.ts';
 
 /**
  * What a workspace's usage can be ranked by. key_id and outcome come from the hourly rollup;
@@ -50,4 +53,70 @@ export async function getTopUsage(
     { workspaceId: params.workspaceId, from: params.from, to: params.to, limit: params.limit },
   );
   return rows.map(({ outcomes, ...row }) => ({ ...row, by_outcome: Object.fromEntries(outcomes) }));
+}
+
+export interface WorkspaceUsageBucket {
+  start: string;
+  total: number;
+  by_outcome: Partial<Record<Outcome, number>>;
+  /** Decisions that were not ALLOWED. */
+  errors: number;
+  /** Micro-credits. */
+  cost: number;
+}
+
+// One statement per per-key rollup (table from the closed map), summed over the workspace's
+// keys, unknown keys ('') included: the workspace's traffic over time, as the dashboard charts it.
+const WORKSPACE_SERIES_SQL = Object.fromEntries(
+  Object.entries(KEY_USAGE_TABLES).map(([granularity, table]) => [
+    granularity,
+    `SELECT start, groupArray((outcome, requests)) AS outcomes, sum(c) AS cost
+     FROM (
+       SELECT bucket AS start, outcome, sum(requests) AS requests, sum(cost) AS c
+       FROM ${table}
+       WHERE workspace_id = {workspaceId:String}
+         AND bucket >= ${BUCKET_FLOOR[granularity as UsageGranularity]}({from:DateTime64(3, 'UTC')})
+         AND bucket < {to:DateTime64(3, 'UTC')}
+       GROUP BY start, outcome
+     )
+     GROUP BY start
+     ORDER BY start`,
+  ]),
+) as Record<UsageGranularity, string>;
+
+/**
+ * The workspace's decisions per bucket, by outcome, from the per-key rollups. A bucket the range
+ * cuts into is included; empty buckets are left out.
+ */
+export async function getWorkspaceUsageSeries(
+  ch: ClickHouseDriver,
+  params: { workspaceId: string; from: Date; to: Date; granularity: UsageGranularity },
+): Promise<WorkspaceUsageBucket[]> {
+  const rows = await ch.query<{ start: string; outcomes: [Outcome, number][]; cost: number }>(
+    WORKSPACE_SERIES_SQL[params.granularity],
+    { workspaceId: params.workspaceId, from: params.from, to: params.to },
+  );
+  return rows.map((row) => ({
+    start: parseClickHouseTime(row.start).toISOString(),
+    ...outcomeCounts(row.outcomes),
+    cost: row.cost,
+  }));
+}
+
+/**
+ * Workspaces that have traffic or keys, for an admin token's workspace switcher. Both tables lead
+ * their primary key with workspace_id, so this reads one small column.
+ */
+export async function listWorkspaces(ch: ClickHouseDriver, params: { limit: number }): Promise<string[]> {
+  const rows = await ch.query<{ workspace_id: string }>(
+    `SELECT DISTINCT workspace_id FROM (
+       SELECT DISTINCT workspace_id FROM key_usage_day
+       UNION ALL
+       SELECT DISTINCT workspace_id FROM key_state
+     )
+     ORDER BY workspace_id
+     LIMIT {limit:UInt32}`,
+    { limit: params.limit },
+  );
+  return rows.map((r) => r.workspace_id);
 }

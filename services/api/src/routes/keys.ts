@@ -43,6 +43,7 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
       env?: string;
       prefix?: string;
       q?: string;
+      kind?: 'key' | 'session';
       limit: number;
       cursor?: string;
     };
@@ -62,6 +63,11 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
             env: { type: 'string', enum: ['LIVE', 'TEST', 'DEV'] },
             prefix: { type: 'string', maxLength: 64 },
             q: { type: 'string', maxLength: 256 },
+            kind: {
+              type: 'string',
+              enum: ['key', 'session'],
+              description: 'API keys only, or session tokens only (both when absent)',
+            },
             limit: LIMIT,
             cursor: CURSOR,
           },

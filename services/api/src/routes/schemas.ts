@@ -120,5 +120,10 @@ export const KEY = {
     requests_24h: { type: 'integer' },
     requests_30d: { type: 'integer' },
     errors_24h: { type: 'integer' },
+    hourly_24h: {
+      type: 'array',
+      items: { type: 'integer' },
+      description: 'Requests per hour over the 25 hourly buckets requests_24h sums, oldest first',
+    },
   },
 } as const;

@@ -6,6 +6,7 @@ import {
   getEndUserBuckets,
   getProbes,
   getTopUsage,
+  getWorkspaceUsageSeries,
   isMonthStart,
   type ProbesGroupBy,
   pageBillingExport,
@@ -105,6 +106,58 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
   );
 
   app.get<{
+    Params: { ws: string };
+    Querystring: { from: string; to: string; granularity: Granularity };
+  }>(
+    '/v1/workspaces/:ws/usage/series',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary:
+          "The workspace's decisions per bucket by outcome, every key together (unknown keys included)",
+        description:
+          'From the per-key rollups. A bucket the range cuts into is included; empty buckets are left out. What the dashboard charts.',
+        tags: ['usage'],
+        params: WS_PARAMS,
+        querystring: rangeQuery({ granularity: GRANULARITY }),
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              granularity: { type: 'string' },
+              buckets: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    start: TIME,
+                    total: { type: 'integer' },
+                    by_outcome: BY_OUTCOME,
+                    errors: { type: 'integer' },
+                    cost: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+          ...ERRORS,
+        },
+      },
+    },
+    async (request) => {
+      const { granularity } = request.query;
+      const range = parseRange(request.query);
+      checkBuckets(range, granularity);
+      const buckets = await getWorkspaceUsageSeries(ch, {
+        workspaceId: request.params.ws,
+        ...range,
+        granularity,
+      });
+      return { granularity, buckets };
+    },
+  );
+
+  app.get<{
     Params: { ws: string; endUserId: string };
     Querystring: { from: string; to: string; granularity: Granularity };
   }>(
@@ -158,7 +211,13 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
 
   app.get<{
     Params: { ws: string };
-    Querystring: { from: string; to: string; period: BillingPeriod; format: 'csv' | 'ndjson' };
+    Querystring: {
+      from: string;
+      to: string;
+      period: BillingPeriod;
+      format: 'csv' | 'ndjson';
+      limit?: number;
+    };
   }>(
     '/v1/workspaces/:ws/billing/export',
     {
@@ -172,6 +231,12 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
         querystring: rangeQuery({
           period: { type: 'string', enum: ['day', 'month'], default: 'month' },
           format: { type: 'string', enum: ['csv', 'ndjson'], default: 'csv' },
+          limit: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 1_000_000,
+            description: 'At most this many rows (a preview); the whole period when absent',
+          },
         }),
         response: {
           200: {
@@ -187,7 +252,7 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
     },
     async (request, reply) => {
       const { ws } = request.params;
-      const { period, format } = request.query;
+      const { period, format, limit } = request.query;
       const range = parseRange(request.query);
       const fromDay = range.from.toISOString().slice(0, 10);
       const toDay = range.to.toISOString().slice(0, 10);
@@ -207,7 +272,13 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
               { details: [{ path, message: 'must be the first day of a UTC month' }] },
             );
       const name = `keytrail-billing-${ws.replace(/[^A-Za-z0-9_.-]/g, '_')}-${fromDay}-${toDay}-${period}.${format}`;
-      const pages = pageBillingExport(ch, { workspaceId: ws, fromDay, toDay, period });
+      const pages = pageBillingExport(ch, {
+        workspaceId: ws,
+        fromDay,
+        toDay,
+        period,
+        ...(limit ? { limit } : {}),
+      });
       reply
         .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
         .header('content-disposition', `attachment; filename="${name}"`);

@@ -168,6 +168,11 @@ export async function runDemo(options: {
     `\nDemo: ${result.accepted} events accepted in ${result.requests} requests, ${rows} decisions queryable.`,
   );
   console.log(`API reference: ${options.url}/docs`);
+  // A one-time code, not the token, goes in the link: it is exchanged for the token once, in a body.
+  const signIn = (await call('POST', '/v1/login-codes', { workspace_id: 'ws_1' })) as { path?: string };
+  if (signIn.path)
+    console.log(`Dashboard: ${options.url}${signIn.path}  (one-click sign-in, valid 15 min, once)`);
+  else console.log(`Dashboard: ${options.url}/ (sign in with the admin token)`);
   console.log(
     `Try: curl -H 'authorization: Bearer ${options.token}' '${options.url}/v1/workspaces/ws_1/keys/${key}/usage?${range}&granularity=hour'`,
   );
