@@ -1,6 +1,7 @@
 /**
- * bench/projector — Kafka → queryable rows in embedded ClickHouse, three ways, same events:
+ * bench/projector — Kafka → queryable rows in embedded ClickHouse, four ways, same events:
  *   keytrail      the projector (deterministic batches, dedup, DLQ checks, rollups via views)
+ *   keytrail-compressed  the same, reading batches sent with --compression (default zstd)
  *   kafka-engine  ClickHouse's own Kafka table engine (inside chdb) + a view into the same raw table
  *   bulk          the same rows inserted straight from memory: no Kafka at all (the ceiling)
  * Each runs in its own process (chdb is one engine per process) on a fresh database with every
@@ -8,7 +9,7 @@
  *
  *   npx tsx bench/projector.ts [--events 300000] [--steady-rate 20000] [--steady-seconds 10]
  *                              [--only keytrail,kafka-engine,bulk] [--partitions-concurrently 1]
- *                              [--cpu-prof <folder>]
+ *                              [--cpu-prof <folder>] [--compression zstd]
  *   BENCH_NODE_FLAGS="--max-semi-space-size=64" passes Node flags to each contender's process.
  */
 import { spawn } from 'node:child_process';
@@ -25,9 +26,10 @@ import {
   migrate,
   toDateTime64Text,
 } from '@keytrail/clickhouse';
-import { createLogger } from '@keytrail/core';
+import { createLogger, DEFAULT_KAFKA_COMPRESSION, type KafkaCompression } from '@keytrail/core';
 import { type AuthDecision, authDecisionKey, createEventCodec, eventFromJson } from '@keytrail/events';
 import {
+  compressionType,
   createKafka,
   createLocalBroker,
   ensureTopics,
@@ -47,7 +49,8 @@ const { values } = parseArgs({
     /** The projector's partitionsConcurrently. */
     'partitions-concurrently': { type: 'string', default: '1' },
     /** Run only these contenders (comma-separated: keytrail, kafka-engine, bulk). */
-    only: { type: 'string', default: 'keytrail,kafka-engine,bulk' },
+    only: { type: 'string', default: 'keytrail,keytrail-compressed,kafka-engine,bulk' },
+    compression: { type: 'string', default: DEFAULT_KAFKA_COMPRESSION },
     /** Write each contender's CPU profile into this folder (node --cpu-prof). */
     'cpu-prof': { type: 'string' },
     child: { type: 'string' },
@@ -135,7 +138,12 @@ function cpuMicros(since: NodeJS.CpuUsage): number {
 
 // ───────────────────────────── children ─────────────────────────────
 
-async function runKeytrail(brokers: string[], prefix: string): Promise<Result> {
+/** `compression`: the codec the topic's batches were sent with (the parent's and the steady producer's). */
+async function runKeytrail(
+  brokers: string[],
+  prefix: string,
+  compression: KafkaCompression,
+): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'kt-bench-keytrail-'));
   const ch = createEmbeddedDriver({ path: dir });
   await migrate(ch);
@@ -175,6 +183,7 @@ async function runKeytrail(brokers: string[], prefix: string): Promise<Result> {
     const t0 = Date.now();
     await producer.send({
       topic: topics.authDecisions,
+      compression: compressionType(compression),
       messages: steady
         .slice(i, i + perTick)
         .map((e) => ({ key: authDecisionKey(e), value: codec.encode('auth_decision', e) })),
@@ -192,7 +201,7 @@ async function runKeytrail(brokers: string[], prefix: string): Promise<Result> {
   await ch.close();
   rmSync(dir, { recursive: true, force: true });
   return {
-    name: 'keytrail projector',
+    name: compression === 'none' ? 'keytrail projector' : `keytrail projector, ${compression} batches`,
     events: EVENTS,
     seconds,
     eventsPerSecond: EVENTS / seconds,
@@ -308,6 +317,7 @@ function runChild(child: string, brokers: string[], prefix: string): Promise<Res
         `--steady-rate=${values['steady-rate']}`,
         `--steady-seconds=${values['steady-seconds']}`,
         `--partitions-concurrently=${values['partitions-concurrently']}`,
+        `--compression=${values.compression}`,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -326,10 +336,12 @@ async function main(): Promise<void> {
     const brokers = values.brokers!.split(',');
     const result =
       values.child === 'keytrail'
-        ? await runKeytrail(brokers, values.prefix!)
-        : values.child === 'kafka-engine'
-          ? await runKafkaEngine(brokers, values.prefix!)
-          : await runBulk();
+        ? await runKeytrail(brokers, values.prefix!, 'none')
+        : values.child === 'keytrail-compressed'
+          ? await runKeytrail(brokers, `${values.prefix!}c.`, values.compression as KafkaCompression)
+          : values.child === 'kafka-engine'
+            ? await runKafkaEngine(brokers, values.prefix!)
+            : await runBulk();
     console.log(JSON.stringify(result));
     return;
   }
@@ -344,6 +356,9 @@ async function main(): Promise<void> {
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, topics, { partitions: 3, replicationFactor: 1 });
+    // The same events again, in batches compressed with --compression, for keytrail-compressed.
+    const compressedTopics = topicNames(`${prefix}c.`);
+    await ensureTopics(admin, compressedTopics, { partitions: 3, replicationFactor: 1 });
     await admin.createTopics({
       topics: [{ topic: `${prefix}json-copy`, numPartitions: 3 }],
       waitForLeaders: false,
@@ -360,6 +375,14 @@ async function main(): Promise<void> {
       const chunk = events.slice(i, i + 2_000);
       await producer.send({
         topic: topics.authDecisions,
+        messages: chunk.map((e) => ({
+          key: authDecisionKey(e),
+          value: codec.encode('auth_decision', e),
+        })),
+      });
+      await producer.send({
+        topic: compressedTopics.authDecisions,
+        compression: compressionType(values.compression as KafkaCompression),
         messages: chunk.map((e) => ({
           key: authDecisionKey(e),
           value: codec.encode('auth_decision', e),
@@ -402,6 +425,11 @@ async function main(): Promise<void> {
         ? [`keytrail / ${them.name}: ${(keytrail.eventsPerSecond / them.eventsPerSecond).toFixed(2)}×`]
         : [];
     });
+    const compressed = results.get('keytrail-compressed');
+    if (keytrail && compressed)
+      ratios.push(
+        `sustained with ${values.compression} batches / uncompressed: ${((compressed.sustainedPerSecond ?? 0) / (keytrail.sustainedPerSecond ?? 1)).toFixed(2)}×`,
+      );
     if (ratios.length > 0) console.log(`\n${ratios.join('   ')}`);
   } finally {
     await broker.stop();

@@ -27,8 +27,10 @@ describe('loadConfig', () => {
       KEYTRAIL_SECRET_KEY: 'a-secret-key-of-some-length',
       KEYTRAIL_WEBHOOK_ALLOW_PRIVATE: '1',
       KEYTRAIL_WEBHOOK_RETRY_SCALE: '1000',
+      KEYTRAIL_KAFKA_COMPRESSION: 'lz4',
     });
     expect(config).toEqual({
+      kafkaCompression: 'lz4',
       rawTtlDays: 30,
       dedupWindowHours: 48,
       ingest: { maxEvents: 5_000, maxBytes: 5 * 1024 * 1024, requestsPerSecond: 200 },
@@ -59,8 +61,17 @@ describe('loadConfig', () => {
     [{ KEYTRAIL_SECRET_KEY: 'short' }, /KEYTRAIL_SECRET_KEY must be at least 16/],
     [{ KEYTRAIL_WEBHOOK_ALLOW_PRIVATE: 'maybe' }, /KEYTRAIL_WEBHOOK_ALLOW_PRIVATE/],
     [{ KEYTRAIL_WEBHOOK_RETRY_SCALE: '0' }, /KEYTRAIL_WEBHOOK_RETRY_SCALE/],
+    [
+      { KEYTRAIL_KAFKA_COMPRESSION: 'brotli' },
+      /KEYTRAIL_KAFKA_COMPRESSION: "brotli" is not one of none, gzip/,
+    ],
   ])('names the bad variable in %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('compresses with zstd unless told otherwise', () => {
+    expect(loadConfig({}).kafkaCompression).toBe('zstd');
+    expect(loadConfig({ KEYTRAIL_KAFKA_COMPRESSION: 'none' }).kafkaCompression).toBe('none');
   });
 
   it('reads the topic layout, leaving it to the deployment kind when unset', () => {

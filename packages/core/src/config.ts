@@ -13,6 +13,8 @@ export interface KeytrailConfig {
   /** Undefined when not set: `keytrail up` then generates one and prints it. */
   adminToken: string | undefined;
   topicPrefix: string;
+  /** Codec of every record batch Keytrail produces (KEYTRAIL_KAFKA_COMPRESSION, default zstd). */
+  kafkaCompression: KafkaCompression;
   /** Days raw auth decisions are kept in ClickHouse. */
   rawTtlDays: number;
   /** Hours within which a re-sent event_id is recognised and counted once. */
@@ -60,6 +62,12 @@ export interface KeytrailConfig {
     sessionTimeoutMs: number;
   };
 }
+
+/** Record-batch codecs Kafka knows; @keytrail/kafka registers each with kafkajs. */
+export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export type KafkaCompression = (typeof KAFKA_COMPRESSIONS)[number];
+/** What producers use when nothing is configured: chosen by bench/kafkaCompression.ts (bench/README.md). */
+export const DEFAULT_KAFKA_COMPRESSION: KafkaCompression = 'zstd';
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_TOPIC_PREFIX = 'keytrail.';
@@ -121,6 +129,16 @@ function secretKey(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /** Reads and validates the environment; throws a KeytrailError naming the bad variable. */
+function kafkaCompression(env: NodeJS.ProcessEnv): KafkaCompression {
+  const value = nonEmpty(env.KEYTRAIL_KAFKA_COMPRESSION) ?? DEFAULT_KAFKA_COMPRESSION;
+  if (!(KAFKA_COMPRESSIONS as readonly string[]).includes(value))
+    throw new KeytrailError(
+      'BAD_REQUEST',
+      `KEYTRAIL_KAFKA_COMPRESSION: "${value}" is not one of ${KAFKA_COMPRESSIONS.join(', ')}`,
+    );
+  return value as KafkaCompression;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): KeytrailConfig {
   const brokers = nonEmpty(env.KEYTRAIL_KAFKA_BROKERS)
     ?.split(',')
@@ -153,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KeytrailConfig
     );
   }
   return {
+    kafkaCompression: kafkaCompression(env),
     rawTtlDays: wholeNumber(env, 'KEYTRAIL_RAW_TTL_DAYS', 90),
     dedupWindowHours: wholeNumber(env, 'KEYTRAIL_DEDUP_WINDOW_HOURS', 24),
     ingest: {

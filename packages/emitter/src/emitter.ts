@@ -1,4 +1,4 @@
-import { newEventId, sleep } from '@keytrail/core';
+import { type KafkaCompression, newEventId, sleep } from '@keytrail/core';
 import {
   type AuthDecision,
   authDecisionKey,
@@ -39,6 +39,11 @@ export interface EmitterOptions {
   maxBuffered?: number;
   /** Called with problems that are not the caller's to handle (dropped, invalid, send failures). */
   onWarning?: (message: string, detail?: unknown) => void;
+  /**
+   * Codec of the batches sent (default: the client's, from @keytrail/kafka's createKafka, else
+   * zstd). Keytrail's consumers read every codec Kafka knows.
+   */
+  compression?: KafkaCompression;
 }
 
 export interface EmitterStats {
@@ -158,9 +163,11 @@ export function createEmitter(options: EmitterOptions): Emitter {
   // original sequence numbers, so the broker keeps one copy. Only when kafkajs gives a batch up
   // (the producer fenced or disconnected) does the sender send it again as new messages; those
   // carry the same event ids, which the projector counts once (its retry window).
-  const producer: Producer = createIdempotentProducer(options.kafka, {
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
-  });
+  const producer: Producer = createIdempotentProducer(
+    options.kafka,
+    { retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 } },
+    options.compression,
+  );
 
   // The caller's inputs wait here as given; the sender applies defaults, checks and encodes.
   const ring = new RecordRing<AuthDecisionInput | KeyLifecycleInput>(maxBuffered);

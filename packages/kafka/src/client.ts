@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
-import type { Logger } from '@keytrail/core';
+import { DEFAULT_KAFKA_COMPRESSION, type KafkaCompression, type Logger } from '@keytrail/core';
 import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer, type ProducerConfig } from 'kafkajs';
+import { compressionType, registerKafkaCodecs } from './compression.ts';
 import { createRepeatFilter } from './repeatFilter.ts';
 
 /**
@@ -53,10 +54,17 @@ export interface CreateKafkaOptions {
   logger?: Logger;
   /** Overrides for kafkajs' retry policy. */
   retry?: KafkaConfig['retry'];
+  /** Codec of the batches this client's producers send (default DEFAULT_KAFKA_COMPRESSION). */
+  compression?: KafkaCompression;
 }
 
+/** The producer codec of each client made by createKafka. */
+const clientCompression = new WeakMap<Kafka, KafkaCompression>();
+
 export function createKafka(options: CreateKafkaOptions): Kafka {
-  return new Kafka({
+  // Every consumer of this process can then read a batch whatever its codec.
+  registerKafkaCodecs();
+  const kafka = new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
     connectionTimeout: 5_000,
@@ -65,23 +73,35 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(options.logger),
   });
+  clientCompression.set(kafka, options.compression ?? DEFAULT_KAFKA_COMPRESSION);
+  return kafka;
 }
 
 /**
  * The one way Keytrail makes a producer: idempotent (the broker keeps one copy of a retried
- * batch), one request in flight (so retries keep order), topics never created by accident, and
+ * batch), one request in flight (so retries keep order), topics never created by accident,
  * murmur2 on the key as the Java client does, so a key's events (and a retry of one) stay on
- * one partition. `overrides` adjusts retries and the like, never these four.
+ * one partition, and every batch compressed with the client's codec (createKafka's
+ * `compression`, or `compression` here) unless a send names its own. `overrides` adjusts
+ * retries and the like, never the first four.
  */
 export function createIdempotentProducer(
   kafka: Kafka,
   overrides: Omit<ProducerConfig, 'idempotent' | 'maxInFlightRequests' | 'createPartitioner'> = {},
+  compression: KafkaCompression = clientCompression.get(kafka) ?? DEFAULT_KAFKA_COMPRESSION,
 ): Producer {
-  return kafka.producer({
+  registerKafkaCodecs();
+  const producer = kafka.producer({
     allowAutoTopicCreation: false,
     ...overrides,
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+  const codec = compressionType(compression);
+  const send = producer.send.bind(producer);
+  const sendBatch = producer.sendBatch.bind(producer);
+  producer.send = (record) => send({ compression: codec, ...record });
+  producer.sendBatch = (batch) => sendBatch({ compression: codec, ...batch });
+  return producer;
 }

@@ -1,4 +1,5 @@
 export * from './client.ts';
+export * from './compression.ts';
 export * from './localBroker/index.ts';
 export * from './schemaRegistry.ts';
 export * from './topics.ts';

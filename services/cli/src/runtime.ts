@@ -45,7 +45,7 @@ export async function connectKafka(
     partitions = config.topics.partitions ?? 3;
     replicationFactor = 1;
   }
-  const kafka = createKafka({ brokers, clientId: 'keytrail', logger });
+  const kafka = createKafka({ brokers, clientId: 'keytrail', logger, compression: config.kafkaCompression });
   const topics = topicNames(config.topicPrefix);
   const admin = kafka.admin();
   await admin.connect();

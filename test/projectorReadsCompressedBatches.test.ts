@@ -1,0 +1,81 @@
+import type { KafkaCompression } from '@keytrail/core';
+import { authDecisionKey, createEventCodec } from '@keytrail/events';
+import { createIdempotentProducer } from '@keytrail/kafka';
+import { describe, expect, it } from 'vitest';
+import {
+  expectExactCounts,
+  groupLag,
+  makeDecisions,
+  startProjector,
+  waitFor,
+  withProjectorFixture,
+} from './kit/index.ts';
+
+// Every codec Kafka knows, producer-side, and zstd written by the broker itself (a topic's
+// compression.type: the Java client's frames, which do not say their size), read end to end by
+// a real `keytrail projector` into ClickHouse with exact counts.
+describe('compressed record batches', () => {
+  it('gzip, snappy, LZ4 and zstd from producers, and zstd from the broker, are projected exactly', async () => {
+    await withProjectorFixture('compression', async ({ server, ch, prefix, kafka, topics }) => {
+      const { events, expected } = makeDecisions(10_000);
+      const codec = createEventCodec();
+      const codecs: KafkaCompression[] = ['gzip', 'snappy', 'lz4', 'zstd'];
+      const share = Math.ceil(events.length / (codecs.length + 1));
+      for (const [i, compression] of codecs.entries()) {
+        const producer = createIdempotentProducer(kafka, {}, compression);
+        await producer.connect();
+        const part = events.slice(i * share, (i + 1) * share);
+        for (let j = 0; j < part.length; j += 500)
+          await producer.send({
+            topic: topics.authDecisions,
+            acks: -1,
+            messages: part
+              .slice(j, j + 500)
+              .map((e) => ({ key: authDecisionKey(e), value: codec.encode('auth_decision', e) })),
+          });
+        await producer.disconnect();
+      }
+      // The last part uncompressed from the producer, compressed by the broker.
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: 2,
+            name: topics.authDecisions,
+            configEntries: [{ name: 'compression.type', value: 'zstd' }],
+          },
+        ],
+      });
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: topics.authDecisions, configNames: ['compression.type'] }],
+      });
+      expect(described.resources[0]!.configEntries[0]!.configValue).toBe('zstd');
+      await admin.disconnect();
+      const plain = createIdempotentProducer(kafka, {}, 'none');
+      await plain.connect();
+      const rest = events.slice(codecs.length * share);
+      for (let j = 0; j < rest.length; j += 500)
+        await plain.send({
+          topic: topics.authDecisions,
+          acks: -1,
+          messages: rest
+            .slice(j, j + 500)
+            .map((e) => ({ key: authDecisionKey(e), value: codec.encode('auth_decision', e) })),
+        });
+      await plain.disconnect();
+
+      const projector = await startProjector({ clickhouseUrl: server.url, topicPrefix: prefix });
+      await waitFor(
+        'every batch projected',
+        async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
+        60_000,
+      );
+      expect(await projector.metric('keytrail_projector_dlq_total')).toBe(0);
+      await projector.terminate();
+      await expectExactCounts(ch, expected);
+    });
+  });
+});
