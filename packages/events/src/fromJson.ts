@@ -1,6 +1,8 @@
 import { newEventId } from '@keytrail/core';
 import type { EventCodec } from './codec.ts';
+import { compileFastPath, type FastDefaults, type FastPath } from './fastPath.ts';
 import { redactEventSecrets } from './secrets.ts';
+import { parseTimestamp } from './timestamps.ts';
 import {
   type AuthDecision,
   type EventKind,
@@ -11,6 +13,8 @@ import {
 } from './types.ts';
 import { type FieldError, validateAuthDecision, validateKeyLifecycle } from './validate.ts';
 
+export { parseTimestamp };
+
 export type EventFromJsonResult =
   | { ok: true; value: KeytrailEvent; redactions: number }
   | { ok: false; errors: FieldError[] };
@@ -20,19 +24,6 @@ export const REQUIRED_JSON_FIELDS: Record<EventKind, readonly string[]> = {
   auth_decision: ['workspace_id', 'occurred_at', 'request_id', 'outcome'],
   key_lifecycle: ['workspace_id', 'occurred_at', 'lifecycle_type', 'key_id'],
 };
-
-// RFC 3339 date-time (with a zone). Date.parse alone accepts too much ("2026", "Nov 22").
-const RFC3339_RE = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/** Parses RFC 3339 text or epoch milliseconds; undefined when it is neither. */
-export function parseTimestamp(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
-  if (typeof value === 'string' && RFC3339_RE.test(value)) {
-    const ms = Date.parse(value);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  return undefined;
-}
 
 type JsonSchema = string | JsonSchema[] | { type: string | JsonSchema; [key: string]: unknown };
 interface RecordSchema {
@@ -182,12 +173,21 @@ function normalize(
  * Turns one JSON ingest item into a validated event (DESIGN.md, POST /v1/events). Never throws:
  * every problem comes back as a field error. Secrets are redacted in the returned event.
  */
-export function eventFromJson(input: unknown, codec: EventCodec, now = Date.now()): EventFromJsonResult {
+export function eventFromJson(
+  input: unknown,
+  codec: EventCodec,
+  now = Date.now(),
+  options: { fastPath?: boolean } = {},
+): EventFromJsonResult {
   if (!isPlainObject(input)) return { ok: false, errors: [{ path: '', message: 'must be a JSON object' }] };
   const kind = input.type;
   if (kind !== 'auth_decision' && kind !== 'key_lifecycle') {
     return { ok: false, errors: [{ path: 'type', message: 'must be "auth_decision" or "key_lifecycle"' }] };
   }
+  const schema = schemaOf(codec, kind);
+  // A well-formed event takes the compiled path; anything it is unsure of, the general one below.
+  const fast = options.fastPath === false ? undefined : schema.fast(input, FAST_DEFAULTS);
+  if (fast) return checked(kind, fast, now);
   const errors: FieldError[] = [];
   for (const field of REQUIRED_JSON_FIELDS[kind]) {
     if (input[field] === undefined || input[field] === null)
@@ -199,12 +199,10 @@ export function eventFromJson(input: unknown, codec: EventCodec, now = Date.now(
   filled.event_id ??= newEventId();
   if (kind === 'auth_decision' && filled.http_status === undefined) {
     // The usual status for the outcome; an unknown outcome is reported on `outcome` alone.
-    filled.http_status = OUTCOMES.includes(filled.outcome as never)
-      ? OUTCOME_HTTP_STATUS[filled.outcome as keyof typeof OUTCOME_HTTP_STATUS]
-      : 0;
+    filled.http_status = FAST_DEFAULTS.httpStatus(filled.outcome);
   }
 
-  const { type, schemaJson, names } = schemaOf(codec, kind);
+  const { type, schemaJson, names } = schema;
   const record = normalize(schemaJson, filled, '', names, errors) as Record<string, unknown>;
   if (errors.length > 0) return { ok: false, errors };
 
@@ -220,7 +218,11 @@ export function eventFromJson(input: unknown, codec: EventCodec, now = Date.now(
       },
     });
   if (errors.length > 0) return { ok: false, errors };
+  return checked(kind, record, now);
+}
 
+/** The rules both paths end with: secrets redacted, then the semantic checks (ids, times, statuses). */
+function checked(kind: EventKind, record: Record<string, unknown>, now: number): EventFromJsonResult {
   const redactions = redactEventSecrets(record);
   const semantic =
     kind === 'auth_decision'
@@ -237,8 +239,26 @@ const schemaCache = new WeakMap<
     schemaJson: JsonSchema;
     /** Named types of the schema, by name. */
     names: Map<string, JsonSchema>;
+    fast: FastPath;
   }
 >();
+
+const FAST_DEFAULTS: FastDefaults = {
+  eventId: newEventId,
+  httpStatus: (outcome) =>
+    OUTCOMES.includes(outcome as never)
+      ? OUTCOME_HTTP_STATUS[outcome as keyof typeof OUTCOME_HTTP_STATUS]
+      : 0,
+};
+
+/** The compiled fast path of `kind` for this codec's reader schema (fastPath.ts; exported for its tests). */
+export function jsonFastPath(
+  codec: EventCodec,
+  kind: EventKind,
+): (input: Record<string, unknown>) => unknown {
+  const { fast } = schemaOf(codec, kind);
+  return (input) => fast(input, FAST_DEFAULTS);
+}
 
 function schemaOf(codec: EventCodec, kind: EventKind) {
   const reader = codec.reader(kind);
@@ -246,7 +266,8 @@ function schemaOf(codec: EventCodec, kind: EventKind) {
   if (!cached) {
     const names = new Map<string, JsonSchema>();
     collectNames(reader.schema as JsonSchema, names);
-    cached = { type: reader.type, schemaJson: reader.schema as JsonSchema, names };
+    const schemaJson = reader.schema as JsonSchema;
+    cached = { type: reader.type, schemaJson, names, fast: compileFastPath(schemaJson, names) };
     schemaCache.set(reader, cached);
   }
   return cached;

@@ -54,23 +54,25 @@ export function looksLikeSecret(value: string): boolean {
  * Runs on every event the emitter or ingest accepts.
  */
 export function redactEventSecrets(event: object): number {
+  return redactNode(event as Record<string, unknown>);
+}
+
+// A module-level function, not a closure made per event: this runs for every event, and a
+// closure per call showed up in the ingest profile. for…in, not Object.entries: it allocates nothing.
+function redactNode(node: Record<string, unknown>): number {
   let count = 0;
-  // for…in, not Object.entries: this runs per event on the hot path, and allocates nothing.
-  const visit = (node: Record<string, unknown>): void => {
-    for (const key in node) {
-      const value = node[key];
-      if (typeof value === 'string') {
-        if (!maybeSecret(value)) continue;
-        const { value: clean, redactions } = redactSecrets(value);
-        if (redactions > 0) {
-          count += redactions;
-          node[key] = clean;
-        }
-      } else if (value !== null && typeof value === 'object') {
-        visit(value as Record<string, unknown>);
+  for (const key in node) {
+    const value = node[key];
+    if (typeof value === 'string') {
+      if (!maybeSecret(value)) continue;
+      const { value: clean, redactions } = redactSecrets(value);
+      if (redactions > 0) {
+        count += redactions;
+        node[key] = clean;
       }
+    } else if (value !== null && typeof value === 'object') {
+      count += redactNode(value as Record<string, unknown>);
     }
-  };
-  visit(event as Record<string, unknown>);
+  }
   return count;
 }

@@ -28,11 +28,24 @@ function checkTime(errors: FieldError[], path: string, value: number | null, now
     errors.push({ path, message: 'is more than 24 h in the future (seconds instead of milliseconds?)' });
 }
 
+/** Printable ASCII with no space at either end: what nearly every id is, told without a regex. */
+function isPlainAsciiId(value: string): boolean {
+  const last = value.length - 1;
+  if (last < 0 || last >= MAX_ID_LENGTH || value.charCodeAt(0) === 0x20 || value.charCodeAt(last) === 0x20)
+    return false;
+  for (let i = 0; i <= last; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 function checkId(errors: FieldError[], path: string, value: string | null, required: boolean): void {
   if (value === null) {
     if (required) errors.push({ path, message: 'is required' });
     return;
   }
+  if (isPlainAsciiId(value)) return;
   if (value.trim() === '') errors.push({ path, message: 'must not be empty' });
   else if (value.length > MAX_ID_LENGTH)
     errors.push({ path, message: `must be at most ${MAX_ID_LENGTH} characters` });
