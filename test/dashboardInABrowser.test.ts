@@ -161,6 +161,20 @@ describe('the dashboard in a real browser', () => {
     await expect.poll(() => page.getByText('Loading…', { exact: true }).count(), { timeout: 20_000 }).toBe(0);
   };
 
+  it('filters alerts by the key, source address or key prefix they are about (what the key page asks)', async () => {
+    const byKey = await api('/v1/workspaces/ws_1/alerts?key_id=key_leaked');
+    expect(byKey.alerts.length).toBeGreaterThan(0);
+    expect(byKey.alerts.every((a: { scope: { key_id: string } }) => a.scope.key_id === 'key_leaked')).toBe(
+      true,
+    );
+    const byIp = await api('/v1/workspaces/ws_1/alerts?client_ip=198.51.100.77');
+    expect(byIp.alerts.map((a: { kind: string }) => a.kind)).toContain('INVALID_KEY_SPIKE');
+    expect(
+      byIp.alerts.every((a: { scope: { client_ip: string } }) => a.scope.client_ip === '198.51.100.77'),
+    ).toBe(true);
+    expect((await api('/v1/workspaces/ws_1/alerts?key_prefix=pf_nothing_here')).alerts).toEqual([]);
+  });
+
   it('signs in, finds the attacked key from the overview, its alert, and every page, without leaking the token', async () => {
     const page = await browser.newPage({ viewport: WIDTHS.desktop });
     const requested: string[] = [];

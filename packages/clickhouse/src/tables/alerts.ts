@@ -67,6 +67,10 @@ export function listAlerts(
     to: Date;
     status?: 'FIRING' | 'RESOLVED' | undefined;
     kind?: string | undefined;
+    /** Only alerts whose scope names this key, source address or key prefix. */
+    keyId?: string | undefined;
+    clientIp?: string | undefined;
+    keyPrefix?: string | undefined;
     after?: AlertsCursor | undefined;
     limit: number;
   },
@@ -79,6 +83,9 @@ export function listAlerts(
        AND detected_at >= {from:DateTime64(3, 'UTC')} AND detected_at < {to:DateTime64(3, 'UTC')}
        AND ({status:String} = '' OR status = {status:String})
        AND ({kind:String} = '' OR kind = {kind:String})
+       AND ({keyId:String} = '' OR key_id = {keyId:String})
+       AND ({clientIp:String} = '' OR client_ip = {clientIp:String})
+       AND ({keyPrefix:String} = '' OR key_prefix = {keyPrefix:String})
        AND (detected_at, alert_id) < ({afterAt:DateTime64(3, 'UTC')}, {afterId:String})
      ORDER BY detected_at DESC, alert_id DESC
      LIMIT {limit:UInt32}`,
@@ -88,6 +95,9 @@ export function listAlerts(
       to: params.to,
       status: params.status ?? '',
       kind: params.kind ?? '',
+      keyId: params.keyId ?? '',
+      clientIp: params.clientIp ?? '',
+      keyPrefix: params.keyPrefix ?? '',
       afterAt: params.after ? params.after.detectedAt : params.to,
       afterId: params.after ? params.after.alertId : '\uffff',
       limit: params.limit,

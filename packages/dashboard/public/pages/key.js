@@ -242,8 +242,7 @@ export async function keyPage() {
       );
     }),
     section('Alerts on this key', async () => {
-      const { alerts } = await api(`/alerts?${q}&limit=200`);
-      const mine = alerts.filter((a) => a.scope.key_id === keyId);
+      const { alerts: mine } = await api(`/alerts?${q}&key_id=${id}&limit=20`);
       return mine.length
         ? mine.map((a) => alertCard(a))
         : el('p', { class: 'muted' }, 'No alert about this key in this range.');

@@ -94,6 +94,9 @@ export async function alertRoutes(
     Querystring: {
       status?: 'firing' | 'resolved';
       kind?: AlertKind;
+      key_id?: string;
+      client_ip?: string;
+      key_prefix?: string;
       from?: string;
       to?: string;
       limit: number;
@@ -115,6 +118,19 @@ export async function alertRoutes(
           properties: {
             status: { type: 'string', enum: ['firing', 'resolved'] },
             kind: { type: 'string', enum: [...ALERT_KINDS] },
+            key_id: { ...ID, description: 'Only alerts about this key' },
+            client_ip: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 64,
+              description: 'Only alerts about this source address',
+            },
+            key_prefix: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 64,
+              description: 'Only alerts about this key prefix',
+            },
             from: TIME,
             to: TIME,
             limit: LIMIT,
@@ -147,7 +163,7 @@ export async function alertRoutes(
     },
     async (request) => {
       const { ws } = request.params;
-      const { limit, cursor, status, kind } = request.query;
+      const { limit, cursor, status, kind, key_id, client_ip, key_prefix } = request.query;
       const range = parseRange({
         from: request.query.from ?? ALL_TIME.from,
         to: request.query.to ?? ALL_TIME.to,
@@ -159,6 +175,9 @@ export async function alertRoutes(
           ...range,
           status: status === undefined ? undefined : status === 'firing' ? 'FIRING' : 'RESOLVED',
           kind,
+          keyId: key_id,
+          clientIp: client_ip,
+          keyPrefix: key_prefix,
           after: after ? { detectedAt: new Date(after.at!), alertId: after.id! } : undefined,
           limit: limit + 1,
         }),
