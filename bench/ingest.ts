@@ -1,6 +1,10 @@
 /**
  * bench/ingest — POST /v1/events under load: `keytrail ingest` (its own process) on a managed
- * Kafka broker, autocannon sending batches of 100 events. Prints a table; nothing is asserted.
+ * Kafka broker, autocannon sending batches of 100 events; then, in the same run, kafkajs alone
+ * (Keytrail's producer settings and codec) sending the same events already encoded, as many per
+ * request as the connections' requests together hold (what ingest's group commit can reach): the
+ * ceiling of any kafkajs-based ingest here.
+ * Prints a table and a `bench-result` JSON line (bench/all.ts); nothing is asserted.
  *   npx tsx bench/ingest.ts [--seconds 15] [--connections 32] [--batch 100] [--cpu-prof <folder>]
  */
 import { spawn } from 'node:child_process';
@@ -8,7 +12,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createKafka, createLocalBroker, ensureTopics, freePort, topicNames } from '@keytrail/kafka';
+import { type AuthDecision, authDecisionKey, createEventCodec, eventFromJson } from '@keytrail/events';
+import {
+  createIdempotentProducer,
+  createKafka,
+  createLocalBroker,
+  ensureTopics,
+  freePort,
+  topicNames,
+} from '@keytrail/kafka';
 import autocannon from 'autocannon';
 
 const { values } = parseArgs({
@@ -92,6 +104,32 @@ try {
   });
   const ok = result['2xx'];
   const seconds = result.duration;
+
+  // The ceiling, same run: kafkajs alone, the same events pre-encoded. Ingest's publisher sends
+  // what concurrent requests bring as one Kafka request (a group commit), so the fair ceiling is
+  // kafkajs sending the most those connections could bring at once, one request at a time.
+  const codec = createEventCodec();
+  const perRequest = (JSON.parse(body) as { events: unknown[] }).events.map((json) => {
+    const parsed = eventFromJson(json, codec);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const event = parsed.value.event as AuthDecision;
+    return { key: authDecisionKey(event), value: codec.encode('auth_decision', event) };
+  });
+  const encoded = Array.from({ length: Number(values.connections) }, () => perRequest).flat();
+  const kafka = createKafka({ brokers: broker.brokers, clientId: 'bench-ingest-ceiling' });
+  const producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  const topic = topicNames(prefix).authDecisions;
+  let ceilingEvents = 0;
+  const ceilingStarted = Date.now();
+  const ceilingEnd = ceilingStarted + Number(values.seconds) * 1000;
+  while (Date.now() < ceilingEnd) {
+    await producer.sendBatch({ topicMessages: [{ topic, messages: encoded }], acks: -1 });
+    ceilingEvents += encoded.length;
+  }
+  const ceilingPerSecond = ceilingEvents / ((Date.now() - ceilingStarted) / 1000);
+  await producer.disconnect();
+  const ingestPerSecond = (ok * BATCH) / seconds;
   console.log(
     `\nbench/ingest — keytrail ingest, batches of ${BATCH}, ${values.connections} connections, ${seconds.toFixed(0)} s, ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB\n`,
   );
@@ -104,6 +142,13 @@ try {
   console.log(`| latency p50 / p99 (ms) | ${result.latency.p50} / ${result.latency.p99} |`);
   console.log(`| non-2xx / errors / timeouts | ${result.non2xx} / ${result.errors} / ${result.timeouts} |`);
   console.log(`| ingest peak RSS (MiB) | ${peakRssMiB(ingest.pid!)} |`);
+  console.log(
+    `| events/s through kafkajs alone, pre-encoded, ${encoded.length} a request (the ceiling) | ${Math.round(ceilingPerSecond).toLocaleString('en')} |`,
+  );
+  console.log(`| ingest / kafkajs alone | ${(ingestPerSecond / ceilingPerSecond).toFixed(2)}× |`);
+  console.log(
+    `bench-result ${JSON.stringify({ bench: 'ingest', batch: BATCH, ingestPerSecond, ceilingPerSecond, p99Ms: result.latency.p99 })}`,
+  );
 } finally {
   ingest.kill('SIGTERM');
   await new Promise((r) => ingest.once('exit', r));

@@ -202,3 +202,6 @@ const line = (cells: string[]) =>
 console.log(line(head));
 console.log(`| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`);
 for (const r of rows) console.log(line(r));
+console.log(
+  `bench-result ${JSON.stringify({ bench: 'kafkaCompression', bytesPerEvent: Object.fromEntries(rows.map((r) => [r[0], Number(r[1])])) })}`,
+);

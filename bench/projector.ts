@@ -431,6 +431,9 @@ async function main(): Promise<void> {
         `sustained with ${values.compression} batches / uncompressed: ${((compressed.sustainedPerSecond ?? 0) / (keytrail.sustainedPerSecond ?? 1)).toFixed(2)}×`,
       );
     if (ratios.length > 0) console.log(`\n${ratios.join('   ')}`);
+    console.log(
+      `bench-result ${JSON.stringify({ bench: 'projector', results: Object.fromEntries(results) })}`,
+    );
   } finally {
     await broker.stop();
     rmSync(dataDir, { recursive: true, force: true });
