@@ -70,12 +70,16 @@ describe('the dashboard in a real browser', () => {
         ratePerSecond: 1,
       }),
     ]);
-    // A key that leaked and was revoked, then presented again from an attacker's address.
+    // The attacks are live: stamped just before they are sent, in one request. The alerter moves
+    // event time on with the wall clock once its stream has been quiet for a second, so events
+    // stamped well before they arrive would be judged late (a loaded CI machine posts slowly).
+    const live = Date.now();
     await post([
+      // A key that leaked and was revoked, then presented again from an attacker's address.
       {
         type: 'key_lifecycle',
         workspace_id: 'ws_1',
-        occurred_at: now - 600_000,
+        occurred_at: live - 600_000,
         lifecycle_type: 'CREATED',
         key_id: 'key_leaked',
         key_prefix: 'pf_live_leak',
@@ -86,7 +90,7 @@ describe('the dashboard in a real browser', () => {
       {
         type: 'key_lifecycle',
         workspace_id: 'ws_1',
-        occurred_at: now - 300_000,
+        occurred_at: live - 300_000,
         lifecycle_type: 'REVOKED',
         key_id: 'key_leaked',
         reason: 'pushed to a public repository',
@@ -94,7 +98,7 @@ describe('the dashboard in a real browser', () => {
       ...Array.from({ length: 5 }, (_, i) => ({
         type: 'auth_decision',
         workspace_id: 'ws_1',
-        occurred_at: now - 20_000 + i * 1_000,
+        occurred_at: live - 1_500 + i * 100,
         request_id: `req_leaked_${i}`,
         key_id: 'key_leaked',
         key_prefix: 'pf_live_leak',
@@ -103,13 +107,11 @@ describe('the dashboard in a real browser', () => {
         http_status: 401,
         client_ip: ATTACKER,
       })),
-    ]);
-    // A live enumeration, so the probes page has an alert to link to.
-    await post(
-      Array.from({ length: 40 }, (_, i) => ({
+      // An enumeration, so the probes page has an alert to link to.
+      ...Array.from({ length: 40 }, (_, i) => ({
         type: 'auth_decision',
         workspace_id: 'ws_1',
-        occurred_at: now - 15_000 + i * 250,
+        occurred_at: live - 1_000 + i * 25,
         request_id: `req_enum_${i}`,
         outcome: 'INVALID_KEY',
         http_status: 401,
@@ -117,7 +119,7 @@ describe('the dashboard in a real browser', () => {
         presented_key_hash: `enum_${i}`,
         client_ip: '198.51.100.77',
       })),
-    );
+    ]);
     await waitFor(
       'the alerts and the traffic queryable',
       async () => {
@@ -260,6 +262,10 @@ describe('the dashboard in a real browser', () => {
     await settled(page);
     const highlighted = page.locator('article.alert.highlight');
     expect(await highlighted.count()).toBe(1);
+    // The linked alert also takes the focus, so a keyboard or screen-reader user lands on it.
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.id ?? ''))
+      .toBe(await highlighted.getAttribute('id'));
     expect(await highlighted.textContent()).toContain('198.51.100.77');
     await page.getByRole('link', { name: 'Probes', exact: true }).click();
     await page.getByRole('heading', { name: 'Probes' }).waitFor();

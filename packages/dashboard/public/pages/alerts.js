@@ -87,7 +87,8 @@ function feed(kinds) {
           `Disabled webhook endpoints (alerts no longer reach them): ${first.disabled_webhooks.map((w) => `${w.url ?? w.id} — ${w.reason ?? w.disabled_reason ?? ''}`).join('; ')}`,
         )
       : undefined;
-    if (highlighted) queueMicrotask(() => document.getElementById(`alert-${highlighted}`)?.focus());
+    // After the section has put the list on the page (a task later, not a microtask).
+    if (highlighted) setTimeout(() => document.getElementById(`alert-${highlighted}`)?.focus(), 0);
     return [form, disabled, list, more];
   });
 }
