@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { markdownTable } from './table.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const quick = values.quick;
@@ -116,11 +117,4 @@ const rows: [string, string, string][] = [
 console.log(
   `\nnpm run bench — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, kafkajs ${kafka.version}, chdb ${chdb.version}${quick ? ', --quick' : ''}\n`,
 );
-const widths = [0, 1, 2].map((i) =>
-  Math.max(...[['measure', 'value', 'target'], ...rows].map((row) => row[i]!.length)),
-);
-const line = (cells: string[]) =>
-  `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-console.log(line(['measure', 'value', 'target']));
-console.log(`| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`);
-for (const row of rows) console.log(line(row));
+console.log(markdownTable(['measure', 'value', 'target'], rows));

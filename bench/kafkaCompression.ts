@@ -24,6 +24,7 @@ import {
   waitForTopicLeaders,
 } from '@keytrail/kafka';
 import { generateTraffic } from '@keytrail/simulator';
+import { markdownTable } from './table.ts';
 
 const { values } = parseArgs({
   options: {
@@ -196,12 +197,7 @@ const head = [
   'broker CPU µs/event (fetch)',
   'consume events/s',
 ];
-const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) =>
-  `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-console.log(line(head));
-console.log(`| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`);
-for (const r of rows) console.log(line(r));
+console.log(markdownTable(head, rows));
 console.log(
   `bench-result ${JSON.stringify({ bench: 'kafkaCompression', bytesPerEvent: Object.fromEntries(rows.map((r) => [r[0], Number(r[1])])) })}`,
 );
