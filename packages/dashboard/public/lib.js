@@ -255,3 +255,23 @@ export function pager(label, cursor, next) {
   );
   return el('div', { class: 'pager' }, button, problem);
 }
+
+/**
+ * A labelled choice: a <select> inside its <label>. `options` are values (the empty one reads
+ * "any") or [value, text] pairs; the one equal to `chosen` is selected.
+ */
+export function choice(label, attributes, options, chosen) {
+  return el(
+    'label',
+    {},
+    label,
+    el(
+      'select',
+      attributes,
+      options.map((option) => {
+        const [value, text] = Array.isArray(option) ? option : [option, option || 'any'];
+        return el('option', { value, selected: chosen === value }, text);
+      }),
+    ),
+  );
+}

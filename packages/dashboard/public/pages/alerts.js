@@ -2,6 +2,7 @@ import {
   actionButton,
   api,
   badge,
+  choice,
   el,
   failure,
   link,
@@ -55,30 +56,8 @@ function feed(kinds) {
         },
         onsubmit: (event) => event.preventDefault(),
       },
-      el(
-        'label',
-        {},
-        'Status',
-        el(
-          'select',
-          { name: 'status' },
-          ['', 'firing', 'resolved'].map((s) =>
-            el('option', { value: s, selected: (params.get('status') ?? '') === s }, s || 'any'),
-          ),
-        ),
-      ),
-      el(
-        'label',
-        {},
-        'Kind',
-        el(
-          'select',
-          { name: 'kind' },
-          ['', ...kinds].map((k) =>
-            el('option', { value: k, selected: (params.get('kind') ?? '') === k }, k || 'any'),
-          ),
-        ),
-      ),
+      choice('Status', { name: 'status' }, ['', 'firing', 'resolved'], params.get('status') ?? ''),
+      choice('Kind', { name: 'kind' }, ['', ...kinds], params.get('kind') ?? ''),
     );
     const disabled = first.disabled_webhooks?.length
       ? el(

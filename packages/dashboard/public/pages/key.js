@@ -3,6 +3,7 @@ import {
   api,
   badge,
   card,
+  choice,
   credits,
   el,
   failure,
@@ -88,19 +89,15 @@ function decisionsSection(keyId, outcomes) {
     });
     // The outcomes this key had in the range (and the one chosen, even if it had none).
     const choices = ['', ...new Set([...outcomes, ...(outcome ? [outcome] : [])])];
-    const filter = el(
-      'label',
-      {},
+    const filter = choice(
       'Outcome',
-      el(
-        'select',
-        {
-          onchange: (event) => {
-            location.hash = link('key', { outcome: event.target.value || undefined });
-          },
+      {
+        onchange: (event) => {
+          location.hash = link('key', { outcome: event.target.value || undefined });
         },
-        choices.map((o) => el('option', { value: o, selected: (outcome ?? '') === o }, o || 'any')),
-      ),
+      },
+      choices,
+      outcome ?? '',
     );
     return [el('div', { class: 'filters' }, filter), holder, more];
   });

@@ -1,5 +1,5 @@
 import { sparkline } from '../charts.js';
-import { api, badge, el, link, number, pager, relative, route, table, time } from '../lib.js';
+import { api, badge, choice, el, link, number, pager, relative, route, table, time } from '../lib.js';
 
 const PAGE = 50;
 
@@ -70,42 +70,14 @@ export async function keys() {
       'Search',
       el('input', { name: 'q', value: params.get('q') ?? '', placeholder: 'name or id' }),
     ),
-    el(
-      'label',
-      {},
+    choice(
       'Status',
-      el(
-        'select',
-        { name: 'status' },
-        ['', 'ACTIVE', 'SUPERSEDED', 'REVOKED', 'EXPIRED'].map((s) =>
-          el('option', { value: s, selected: (params.get('status') ?? '') === s }, s || 'any'),
-        ),
-      ),
+      { name: 'status' },
+      ['', 'ACTIVE', 'SUPERSEDED', 'REVOKED', 'EXPIRED'],
+      params.get('status') ?? '',
     ),
-    el(
-      'label',
-      {},
-      'Environment',
-      el(
-        'select',
-        { name: 'env' },
-        ['', 'LIVE', 'TEST', 'DEV'].map((s) =>
-          el('option', { value: s, selected: (params.get('env') ?? '') === s }, s || 'any'),
-        ),
-      ),
-    ),
-    el(
-      'label',
-      {},
-      'Show',
-      el(
-        'select',
-        { name: 'kind' },
-        Object.entries(KINDS).map(([value, label]) =>
-          el('option', { value, selected: kind === value }, label),
-        ),
-      ),
-    ),
+    choice('Environment', { name: 'env' }, ['', 'LIVE', 'TEST', 'DEV'], params.get('env') ?? ''),
+    choice('Show', { name: 'kind' }, Object.entries(KINDS), kind),
     el('button', { type: 'submit' }, 'Filter'),
   );
   const rows = [...first.keys];
