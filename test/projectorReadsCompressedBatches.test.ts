@@ -21,10 +21,10 @@ describe('compressed record batches', () => {
       const codec = createEventCodec();
       const codecs: KafkaCompression[] = ['gzip', 'snappy', 'lz4', 'zstd'];
       const share = Math.ceil(events.length / (codecs.length + 1));
-      for (const [i, compression] of codecs.entries()) {
+      /** Sends `part` on a producer of its own that compresses with `compression`, 500 a batch. */
+      const send = async (compression: KafkaCompression, part: typeof events) => {
         const producer = createIdempotentProducer(kafka, {}, compression);
         await producer.connect();
-        const part = events.slice(i * share, (i + 1) * share);
         for (let j = 0; j < part.length; j += 500)
           await producer.send({
             topic: topics.authDecisions,
@@ -34,7 +34,9 @@ describe('compressed record batches', () => {
               .map((e) => ({ key: authDecisionKey(e), value: codec.encode('auth_decision', e) })),
           });
         await producer.disconnect();
-      }
+      };
+      for (const [i, compression] of codecs.entries())
+        await send(compression, events.slice(i * share, (i + 1) * share));
       // The last part uncompressed from the producer, compressed by the broker.
       const admin = kafka.admin();
       await admin.connect();
@@ -54,18 +56,7 @@ describe('compressed record batches', () => {
       });
       expect(described.resources[0]!.configEntries[0]!.configValue).toBe('zstd');
       await admin.disconnect();
-      const plain = createIdempotentProducer(kafka, {}, 'none');
-      await plain.connect();
-      const rest = events.slice(codecs.length * share);
-      for (let j = 0; j < rest.length; j += 500)
-        await plain.send({
-          topic: topics.authDecisions,
-          acks: -1,
-          messages: rest
-            .slice(j, j + 500)
-            .map((e) => ({ key: authDecisionKey(e), value: codec.encode('auth_decision', e) })),
-        });
-      await plain.disconnect();
+      await send('none', events.slice(codecs.length * share));
 
       const projector = await startProjector({ clickhouseUrl: server.url, topicPrefix: prefix });
       await waitFor(
