@@ -52,6 +52,9 @@ const TRANSPORT_PARAMS = new Set([
 
 const INSERT_RE =
   /^\s*INSERT\s+INTO\s+([\w.`"]+)\s*(?:\(([^)]*)\))?\s*(?:SETTINGS\s+[\s\S]*?)?FORMAT\s+(\w+)\s*$/i;
+/** INSERT … SELECT … FROM input('structure') FORMAT Avro: the columns computed from the body's fields. */
+const INSERT_FROM_INPUT_RE =
+  /^\s*INSERT\s+INTO\s+([\w.`"]+)\s*\(([^)]*)\)\s*SELECT\s+([\s\S]+?)\s+FROM\s+input\(('(?:[^'\\]|\\.)*')\)\s*FORMAT\s+(Avro)\s*$/i;
 const TRAILING_FORMAT_RE = /\s+FORMAT\s+(\w+)\s*;?\s*$/i;
 const READ_QUERY_RE = /^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b/i;
 
@@ -231,6 +234,27 @@ export async function startChdbHttpServer(
 
     try {
       injectFault(queryParam ? `${queryParam}\n${body.slice(0, 10_000)}` : body);
+      const fromInput = queryParam ? INSERT_FROM_INPUT_RE.exec(queryParam) : null;
+      if (fromInput && body.length > 0) {
+        const [, table, columns, select, structure, format] = fromInput;
+        const bare = table!.replace(/[`"]/g, '');
+        const file = join(path, `input-${crypto.randomUUID()}.${format!.toLowerCase()}`);
+        writeFileSync(file, bodyBytes);
+        try {
+          await serial(database, () =>
+            session.queryBindAsync(
+              `INSERT INTO ${bare.includes('.') ? bare : `${database}.${bare}`} (${columns})
+               SELECT ${select} FROM file({file:String}, '${format}', ${structure})${settingsClause(settings)}`,
+              { file },
+              { format: 'Null' },
+            ),
+          );
+        } finally {
+          rmSync(file, { force: true });
+        }
+        reply(200, '', {});
+        return;
+      }
       const insert = queryParam ? INSERT_RE.exec(queryParam) : null;
       if (insert && body.length > 0) {
         const [, table, columns, format] = insert;

@@ -3,6 +3,7 @@ import {
   type ClickHouseDriver,
   countAuthDecisions,
   getKeyUsage,
+  insertAuthDecisionContainer,
   insertAuthDecisions,
   insertKeyLifecycle,
   KEY_LIFECYCLE_LAYOUT,
@@ -10,8 +11,15 @@ import {
   migrationStatus,
 } from '@keytrail/clickhouse';
 import { isKeytrailError } from '@keytrail/core';
-import { type AuthDecision, createEventCodec, eventFromJson } from '@keytrail/events';
+import {
+  type AuthDecision,
+  createContainerBuilder,
+  createEventCodec,
+  eventFromJson,
+  HEADER_LENGTH,
+} from '@keytrail/events';
 import { bareKeyLifecycle, fullAuthDecision, fullKeyLifecycle } from '@keytrail/events/fixtures';
+import { generateTraffic } from '@keytrail/simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const codec = createEventCodec();
@@ -161,6 +169,69 @@ export function clickHouseDriverSuite(
         );
         expect(stored).toEqual(expected);
       }
+    });
+
+    it('stores an Avro container of bodies exactly as RowBinary stores the decoded events', async () => {
+      await migrate(ch);
+      const suffix = name_suffix(name);
+      const now = Date.UTC(2026, 10, 22, 12);
+      const events: AuthDecision[] = [
+        fullAuthDecision(),
+        fullAuthDecision({
+          event_id: '01936B2E-1F00-7000-8000-0000000000AB',
+          key_id: null,
+          key_env: null,
+          credential: 'SESSION_TOKEN',
+          session_id: 'sess_1',
+          end_user_id: 'user_ü',
+          rate_limit: { window: 'SECOND', limit: 0, remaining: 0, reset_at: null, retry_after_s: 3 },
+          quota: null,
+          latency_ms: null,
+          source: { name: 'gw', version: null },
+          granted_scopes: [],
+          user_agent: `${'ü'.repeat(70)}✓😀${'x'.repeat(300)}`,
+          outcome: 'RATE_LIMITED',
+          http_status: 429,
+          cost: 2 ** 52,
+        }),
+      ];
+      for (const json of generateTraffic({
+        seed: 5,
+        startMs: now - 3_600_000,
+        decisions: 500,
+        probeAttack: true,
+      }))
+        if (json.type === 'auth_decision') {
+          const parsed = eventFromJson(json, codec, now);
+          if (parsed.ok) events.push(parsed.value.event as AuthDecision);
+        }
+      const rowsOf = (ws: string) =>
+        events.map((event, i) => ({
+          event: { ...event, workspace_id: ws },
+          at: { partition: i % 4, offset: String(2 ** 40 + i), timestamp: now + i },
+        }));
+      const viaRowBinary = `ws_rb_${suffix}`;
+      const viaAvro = `ws_avro_${suffix}`;
+      await insertAuthDecisions(ch, rowsOf(viaRowBinary));
+      const builder = createContainerBuilder(codec.reader('auth_decision').schema as never);
+      const container = builder.build(
+        rowsOf(viaAvro).map((row) => ({
+          body: codec.encode('auth_decision', row.event).subarray(HEADER_LENGTH),
+          ...row.at,
+        })),
+      );
+      const settings = { insert_deduplication_token: `test/${viaAvro}` };
+      await insertAuthDecisionContainer(ch, { rows: events.length, data: container }, { settings });
+      await insertAuthDecisionContainer(ch, { rows: events.length, data: container }, { settings });
+      const stored = (ws: string) =>
+        ch.query<Record<string, unknown>>(
+          `SELECT * EXCEPT (ingested_at, workspace_id) FROM auth_decisions
+           WHERE workspace_id = {ws:String} ORDER BY kafka_offset`,
+          { ws },
+        );
+      const expected = await stored(viaRowBinary);
+      expect(expected).toHaveLength(events.length);
+      expect(await stored(viaAvro)).toEqual(expected);
     });
 
     it('discards a re-sent insert with the same deduplication token', async () => {

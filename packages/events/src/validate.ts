@@ -7,9 +7,9 @@ export interface FieldError {
   message: string;
 }
 
-const MIN_TIME = Date.UTC(2000, 0, 1);
+export const MIN_TIME = Date.UTC(2000, 0, 1);
 // Gateways' clocks drift; anything more than a day ahead is a unit mistake (seconds vs ms, µs).
-const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * The one rule for ids (workspace, key, request, session, end user), at ingest, in the projector
@@ -35,6 +35,17 @@ function isPlainAsciiId(value: string): boolean {
     return false;
   for (let i = 0; i <= last; i++) {
     const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/** isPlainAsciiId on the UTF-8 bytes `buf[start, end)` (ASCII: one byte per character). */
+export function isPlainAsciiIdBytes(buf: Uint8Array, start: number, end: number): boolean {
+  const last = end - 1;
+  if (last < start || end - start > MAX_ID_LENGTH || buf[start] === 0x20 || buf[last] === 0x20) return false;
+  for (let i = start; i <= last; i++) {
+    const c = buf[i]!;
     if (c < 0x20 || c > 0x7e) return false;
   }
   return true;

@@ -12,17 +12,13 @@ import {
   parseTabSeparated,
   type QueryParams,
   type QuerySettings,
+  stringLiteral,
   toCompactNdjson,
 } from './types.ts';
 
 export interface EmbeddedDriverOptions {
   /** Folder of the embedded database; created when missing. */
   path: string;
-}
-
-/** A ClickHouse string literal: what the write path inlines instead of binding (see createEmbeddedDriver). */
-function stringLiteral(value: string): string {
-  return `'${value.replace(/[\\']/g, '\\$&')}'`;
 }
 
 function withSettings(sql: string, settings?: QuerySettings): string {
@@ -106,6 +102,40 @@ function embeddedView(engine: Engine, database: string): ClickHouseDriver {
       return fn(connection.session);
     });
   const { reader, writer } = engine;
+
+  /**
+   * chdb takes only text formats inline, so binary batches go through a file it reads natively,
+   * each column computed by `select` from the file's fields. No bound parameters (see
+   * createEmbeddedDriver): the file name, select list and structure are ours, the strings escaped.
+   */
+  const insertFile = async (
+    table: string,
+    names: string,
+    select: string,
+    format: 'RowBinary' | 'Avro',
+    structure: string,
+    data: Buffer,
+    insertOptions: { settings?: QuerySettings },
+  ): Promise<void> => {
+    const file = join(engine.scratch, `${process.pid}-${++engine.files}.${format.toLowerCase()}`);
+    try {
+      await writeFile(file, data);
+      await run(writer, (session) =>
+        session.queryAsync(
+          withSettings(
+            `INSERT INTO ${database}.${table} (${names})
+             SELECT ${select} FROM file(${stringLiteral(file)}, '${format}', ${stringLiteral(structure)})`,
+            insertOptions.settings,
+          ),
+          { format: 'Null' },
+        ),
+      );
+    } catch (err) {
+      throw toClickHouseError(err, `insert into ${table} failed`);
+    } finally {
+      await rm(file, { force: true });
+    }
+  };
 
   return {
     kind: 'embedded',
@@ -203,28 +233,29 @@ function embeddedView(engine: Engine, database: string): ClickHouseDriver {
         throw toClickHouseError(err, `insert into ${table} failed`);
       }
     },
-    async insertRowBinary(table, batch, insertOptions = {}) {
-      if (batch.rows === 0) return;
-      // chdb takes only text formats inline, so the batch goes through a file it reads natively.
-      const file = join(engine.scratch, `${process.pid}-${++engine.files}.rowbinary`);
-      try {
-        await writeFile(file, batch.data);
-        // No bound parameters (see createEmbeddedDriver): the file and structure are ours, escaped.
-        await run(writer, (session) =>
-          session.queryAsync(
-            withSettings(
-              `INSERT INTO ${database}.${table} (${batch.names.join(', ')})
-               SELECT * FROM file(${stringLiteral(file)}, 'RowBinary', ${stringLiteral(batch.structure)})`,
-              insertOptions.settings,
-            ),
-            { format: 'Null' },
-          ),
-        );
-      } catch (err) {
-        throw toClickHouseError(err, `insert into ${table} failed`);
-      } finally {
-        await rm(file, { force: true });
-      }
+    insertRowBinary(table, batch, insertOptions = {}) {
+      if (batch.rows === 0) return Promise.resolve();
+      return insertFile(
+        table,
+        batch.names.join(', '),
+        '*',
+        'RowBinary',
+        batch.structure,
+        batch.data,
+        insertOptions,
+      );
+    },
+    insertAvro(table, batch, insertOptions = {}) {
+      if (batch.rows === 0) return Promise.resolve();
+      return insertFile(
+        table,
+        batch.names.join(', '),
+        batch.select,
+        'Avro',
+        batch.structure,
+        batch.data,
+        insertOptions,
+      );
     },
     async ping() {
       if (engine.closed) return false;

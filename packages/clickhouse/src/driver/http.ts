@@ -10,6 +10,7 @@ import {
   parseTabSeparated,
   type QueryParams,
   type QuerySettings,
+  stringLiteral,
 } from './types.ts';
 
 export interface HttpDriverOptions {
@@ -108,6 +109,21 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
           clickhouse_settings: insertOptions.settings,
         });
         // The answer carries nothing; reading it to the end frees the socket.
+        for await (const _ of result.stream);
+      } catch (err) {
+        throw toClickHouseError(err, `insert into ${table} failed`);
+      }
+    },
+    async insertAvro(table, batch, insertOptions = {}) {
+      if (batch.rows === 0) return;
+      try {
+        // input() lets the server compute the columns from the container's fields as it reads it.
+        const result = await client.exec({
+          query: `INSERT INTO ${table} (${batch.names.join(', ')})
+                  SELECT ${batch.select} FROM input(${stringLiteral(batch.structure)}) FORMAT Avro`,
+          values: Readable.from([batch.data]),
+          clickhouse_settings: insertOptions.settings,
+        });
         for await (const _ of result.stream);
       } catch (err) {
         throw toClickHouseError(err, `insert into ${table} failed`);

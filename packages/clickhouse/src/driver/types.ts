@@ -44,9 +44,31 @@ export interface ClickHouseDriver {
     batch: RowBinaryBatch,
     options?: { settings?: QuerySettings },
   ): Promise<void>;
+  /**
+   * Inserts an Avro object container into `table`, each column computed by `batch.select` from
+   * the container's fields (`batch.structure`): the projector's path for bodies it passes on as
+   * they are (see avroInsert.ts).
+   */
+  insertAvro(table: string, batch: AvroBatch, options?: { settings?: QuerySettings }): Promise<void>;
   /** True when the server answers. Never throws. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** One Avro container insert: the columns, how each is computed, the container's fields, the bytes. */
+export interface AvroBatch {
+  names: readonly string[];
+  /** The SELECT list, one expression per name, over the container's fields. */
+  select: string;
+  /** The container's fields as ClickHouse reads them ("name Type, …"). */
+  structure: string;
+  rows: number;
+  data: Buffer;
+}
+
+/** A ClickHouse string literal: what the write paths inline instead of binding (see createEmbeddedDriver). */
+export function stringLiteral(value: string): string {
+  return `'${value.replace(/[\\']/g, '\\$&')}'`;
 }
 
 /** Database names Keytrail creates or accepts: plain identifiers only (they enter DDL text). */

@@ -1,5 +1,5 @@
 import type { AuthDecision } from '@keytrail/events';
-import type { ClickHouseDriver, InsertOptions } from '../driver/types.ts';
+import type { AvroBatch, ClickHouseDriver, InsertOptions } from '../driver/types.ts';
 import { encodeRowBinary, rowBinaryLayout } from '../rowBinary.ts';
 import { eventColumn, type PositionedEvent } from './positionedEvent.ts';
 
@@ -60,6 +60,97 @@ export function insertAuthDecisions(
   options?: InsertOptions,
 ): Promise<void> {
   return ch.insertRowBinary(AUTH_DECISIONS_TABLE, encodeRowBinary(AUTH_DECISIONS_LAYOUT, rows), options);
+}
+
+/**
+ * The fields of an auth-decision container (the reader schema, v1, followed by the Kafka
+ * position; see `createContainerBuilder` in @keytrail/events) as ClickHouse reads them. A null
+ * record reads as a tuple of defaults, so each record's first field is Nullable: NULL there means
+ * the record was null (a present record's first field never is).
+ */
+export const AUTH_DECISIONS_AVRO_STRUCTURE = [
+  'event_id String, occurred_at Int64, workspace_id String, request_id String',
+  'key_id Nullable(String), key_prefix Nullable(String), presented_key_hash Nullable(String)',
+  'key_env Nullable(String), credential Nullable(String), key_type String',
+  'session_id Nullable(String), end_user_id Nullable(String), resource Nullable(String)',
+  'method Nullable(String), route Nullable(String), required_scope Nullable(String)',
+  'granted_scopes Array(String), outcome String, http_status Int32, deprecated_key Bool',
+  'rate_limit Tuple(window Nullable(String), limit Int64, remaining Int64, reset_at Nullable(Int64), retry_after_s Nullable(Int32))',
+  'quota Tuple(period Nullable(String), limit Int64, remaining Int64, reset_at Nullable(Int64))',
+  'latency_ms Nullable(Float64), cost Int64, client_ip Nullable(String), origin Nullable(String)',
+  'user_agent Nullable(String), region Nullable(String), source Tuple(name Nullable(String), version Nullable(String))',
+  'kafka_partition UInt32, kafka_offset UInt64, kafka_timestamp Int64',
+].join(', ');
+
+const millis = (field: string) => `fromUnixTimestamp64Milli(${field}, 'UTC')`;
+const orEmpty = (field: string) => `ifNull(${field}, '')`;
+const ifRecord = (record: string, first: string, value: string) =>
+  `if(${record}.${first} IS NULL, NULL, ${value})`;
+
+/**
+ * Each column the RowBinary layout writes, computed from a container record: the same values, so
+ * both paths store identical rows (authDecisionsAvro.test.ts compares them column by column).
+ */
+const AUTH_DECISIONS_FROM_AVRO: Record<string, string> = {
+  workspace_id: 'workspace_id',
+  occurred_at: millis('occurred_at'),
+  event_id: 'toUUID(event_id)',
+  request_id: 'request_id',
+  key_id: orEmpty('key_id'),
+  key_prefix: orEmpty('key_prefix'),
+  presented_key_hash: orEmpty('presented_key_hash'),
+  key_env: orEmpty('key_env'),
+  credential: orEmpty('credential'),
+  key_type: 'key_type',
+  session_id: orEmpty('session_id'),
+  end_user_id: orEmpty('end_user_id'),
+  resource: orEmpty('resource'),
+  method: orEmpty('method'),
+  route: orEmpty('route'),
+  required_scope: orEmpty('required_scope'),
+  granted_scopes: 'granted_scopes',
+  outcome: 'outcome',
+  http_status: 'http_status',
+  deprecated_key: 'deprecated_key',
+  rate_limit_window: orEmpty('rate_limit.window'),
+  rate_limit_limit: ifRecord('rate_limit', 'window', 'rate_limit.limit'),
+  rate_limit_remaining: ifRecord('rate_limit', 'window', 'rate_limit.remaining'),
+  rate_limit_reset_at: millis('rate_limit.reset_at'),
+  retry_after_s: 'rate_limit.retry_after_s',
+  quota_period: orEmpty('quota.period'),
+  quota_limit: ifRecord('quota', 'period', 'quota.limit'),
+  quota_remaining: ifRecord('quota', 'period', 'quota.remaining'),
+  quota_reset_at: millis('quota.reset_at'),
+  latency_ms: 'latency_ms',
+  cost: 'cost',
+  client_ip: orEmpty('client_ip'),
+  origin: orEmpty('origin'),
+  user_agent: orEmpty('user_agent'),
+  region: orEmpty('region'),
+  source_name: orEmpty('source.name'),
+  source_version: orEmpty('source.version'),
+  kafka_partition: 'kafka_partition',
+  kafka_offset: 'kafka_offset',
+  kafka_timestamp: millis('kafka_timestamp'),
+};
+
+/**
+ * Inserts an auth-decision container (bodies as producers wrote them, see
+ * `createContainerBuilder`) into the raw table and so through every view: ClickHouse reads the
+ * Avro itself, and no record is decoded in JS.
+ */
+export function insertAuthDecisionContainer(
+  ch: ClickHouseDriver,
+  container: { rows: number; data: Buffer },
+  options?: InsertOptions,
+): Promise<void> {
+  const batch: AvroBatch = {
+    names: AUTH_DECISIONS_LAYOUT.names,
+    select: AUTH_DECISIONS_LAYOUT.names.map((name) => AUTH_DECISIONS_FROM_AVRO[name]!).join(', '),
+    structure: AUTH_DECISIONS_AVRO_STRUCTURE,
+    ...container,
+  };
+  return ch.insertAvro(AUTH_DECISIONS_TABLE, batch, options);
 }
 
 export async function countAuthDecisions(ch: ClickHouseDriver, workspaceId?: string): Promise<number> {
