@@ -217,7 +217,7 @@ export function clickHouseDriverSuite(
       const container = builder.build(
         rowsOf(viaAvro).map((row) => ({
           body: codec.encode('auth_decision', row.event).subarray(HEADER_LENGTH),
-          ...row.at,
+          at: row.at,
         })),
       );
       const settings = { insert_deduplication_token: `test/${viaAvro}` };

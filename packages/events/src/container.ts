@@ -21,11 +21,13 @@ export const POSITION_FIELDS = [
 /** One container record: a body (a view is enough) and where Kafka had it. */
 export interface ContainerRecord {
   body: Uint8Array;
-  partition: number;
-  /** Decimal, as kafkajs gives it. */
-  offset: string;
-  /** Kafka timestamp, ms. */
-  timestamp: number;
+  at: {
+    partition: number;
+    /** Decimal, as kafkajs gives it. */
+    offset: string;
+    /** Kafka timestamp, ms. */
+    timestamp: number;
+  };
 }
 
 /** The schema of a container's records: `schema` (a record, as in its .avsc file) with the position fields. */
@@ -100,9 +102,9 @@ export function createContainerBuilder(schema: { fields: readonly unknown[] }): 
           const r = records[i]!;
           out.set(r.body, end);
           end += r.body.length;
-          end = writeLong(out, end, r.partition);
-          end = writeLong(out, end, Number(r.offset));
-          end = writeLong(out, end, r.timestamp);
+          end = writeLong(out, end, r.at.partition);
+          end = writeLong(out, end, Number(r.at.offset));
+          end = writeLong(out, end, r.at.timestamp);
         }
         let headAt = writeLong(out, countAt, last - first);
         headAt = writeLong(out, headAt, end - dataAt);

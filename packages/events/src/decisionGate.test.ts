@@ -136,9 +136,7 @@ describe('the container builder', () => {
     const builder = createContainerBuilder(reader.schema as never);
     const records = decisions.slice(0, 120).map((event, i) => ({
       body: body(event),
-      partition: i % 3,
-      offset: String(2 ** 40 + i),
-      timestamp: NOW + i,
+      at: { partition: i % 3, offset: String(2 ** 40 + i), timestamp: NOW + i },
     }));
     const container = builder.build(records);
     const decoded: Record<string, unknown>[] = [];

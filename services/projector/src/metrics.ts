@@ -17,6 +17,12 @@ export function createProjectorMetrics(registry: Registry) {
       labelNames: ['reason'],
       registers,
     }),
+    decodedInJs: new Counter({
+      name: 'keytrail_projector_decoded_in_js_total',
+      help: 'Messages decoded whole in JS (lifecycle events; decisions the gate was unsure of); the rest pass to ClickHouse as written',
+      labelNames: ['topic'],
+      registers,
+    }),
     batchSize: new Histogram({
       name: 'keytrail_projector_batch_size',
       help: 'Messages per flushed batch',

@@ -6,8 +6,8 @@ import type { Admin, Batch, Consumer, ConsumerConfig, Kafka, KafkaMessage, Produ
 import type { Registry } from 'prom-client';
 import { createProjectorMetrics, type ProjectorMetrics } from './metrics.ts';
 import { sendDeadLetters } from './sink/deadLetter.ts';
-import type { DeadLetter, ProjectedRow } from './sink/decode.ts';
-import { dropRepeats, rememberRows } from './sink/dedupe.ts';
+import type { DeadLetter } from './sink/decode.ts';
+import { dropRepeats, type IdentifiedRow, rememberRows } from './sink/dedupe.ts';
 import { insertIsolatingRefusedRows } from './sink/isolate.ts';
 import {
   type BatchPlan,
@@ -18,7 +18,6 @@ import {
 } from './sink/plan.ts';
 import { DEFAULT_MAX_IDS_PER_PARTITION, RecentIds } from './sink/recentIds.ts';
 import { createSinks, insertSettings, type Sink } from './sink/sinks.ts';
-import { decodeBatchWithRegistry } from './sink/writers.ts';
 
 export interface ProjectorOptions {
   kafka: Kafka;
@@ -73,7 +72,9 @@ export function createProjector(options: ProjectorOptions): Projector {
   const { groupId } = options;
   const maxBatchEvents = options.maxBatchEvents ?? 50_000;
   const metrics: ProjectorMetrics = createProjectorMetrics(options.metrics);
-  const sinks = createSinks(topics);
+  /** Registry keys of fingerprints no producer registered. */
+  const unregistered = new Set<string>();
+  const sinks = createSinks(topics, { codec, registry: options.registry, unregistered });
 
   const consumerConfig: ConsumerConfig = {
     groupId,
@@ -95,8 +96,6 @@ export function createProjector(options: ProjectorOptions): Projector {
   const partitions = new Map<string, PartitionState>();
   let joined = false;
   let insertFailing = false;
-  /** Registry keys of fingerprints no producer registered. */
-  const unregistered = new Set<string>();
   let stopping = false;
 
   const setConsuming = (value: boolean) => {
@@ -196,12 +195,14 @@ export function createProjector(options: ProjectorOptions): Projector {
 
     // 1. Commit the plan.
     await commit(owner, topic, partition, first, formatPlanMetadata(last));
-    // 2. Decode and validate; writer schemas not shipped here are learnt from the registry.
-    const { rows, deadLetters } = await retryTransient(
+    // 2. Decode and validate (auth decisions: only what the gate is unsure of); writer schemas
+    //    not shipped here are learnt from the registry.
+    const { rows, deadLetters, decodedInJs } = await retryTransient(
       'reading the schema registry',
       { topic, partition },
-      () => decodeBatchWithRegistry(codec, options.registry, unregistered, sink.kind, partition, messages),
+      () => sink.prepare(partition, messages),
     );
+    if (decodedInJs > 0) metrics.decodedInJs.inc({ topic }, decodedInJs);
     // 3. Dead letters.
     await sendDeadLetters(producer, topics.dlq, topic, partition, deadLetters);
     for (const letter of deadLetters) metrics.deadLetters.inc({ reason: letter.reason });
@@ -375,7 +376,7 @@ class GroupMembershipError extends Error {
 
 /** Dead letters for rows ClickHouse refused, with their original messages and its error. */
 function refusedLetters(
-  refused: readonly { row: ProjectedRow; error: unknown }[],
+  refused: readonly { row: IdentifiedRow; error: unknown }[],
   messages: readonly KafkaMessage[],
 ): DeadLetter[] {
   const byOffset = new Map(messages.map((m) => [m.offset, m]));

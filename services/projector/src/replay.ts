@@ -18,7 +18,6 @@ import { dropRepeats, rememberRows } from './sink/dedupe.ts';
 import { dedupToken } from './sink/plan.ts';
 import { DEFAULT_MAX_IDS_PER_PARTITION, RecentIds } from './sink/recentIds.ts';
 import { createSinks, insertSettings } from './sink/sinks.ts';
-import { decodeBatchWithRegistry } from './sink/writers.ts';
 
 export type ReplayPhase = 'rebuild' | 'waiting-for-projectors' | 'catch-up' | 'switch' | 'done';
 
@@ -106,7 +105,8 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
   const groupId = options.projectorGroupId;
   const maxBatch = options.maxBatchEvents ?? 50_000;
   const topicList = [topics.authDecisions, topics.keyLifecycle];
-  const sinks = createSinks(topics);
+  const unregistered = new Set<string>();
+  const sinks = createSinks(topics, { codec, registry: options.registry, unregistered });
   const replayDb = `${ch.database}_replay`;
   const plan = await replayPlan(ch);
   const admin = kafka.admin();
@@ -119,7 +119,6 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
     kept: plan.ownState,
   };
   const recent = new Map<string, RecentIds>();
-  const unregistered = new Set<string>();
   const position: Positions = new Map();
   const started = Date.now();
   let done = 0;
@@ -182,14 +181,7 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
           }
           for (let i = 0; i < messages.length; i += maxBatch) {
             const chunk = messages.slice(i, i + maxBatch);
-            const { rows, deadLetters } = await decodeBatchWithRegistry(
-              codec,
-              options.registry,
-              unregistered,
-              sink.kind,
-              batch.partition,
-              chunk,
-            );
+            const { rows, deadLetters } = await sink.prepare(batch.partition, chunk);
             const { kept, dropped } = dropRepeats(rows, window);
             const first = BigInt(chunk[0]!.offset);
             const last = BigInt(chunk.at(-1)!.offset);
