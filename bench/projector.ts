@@ -167,35 +167,17 @@ async function runKeytrail(
   const seconds = (Date.now() - started) / 1000;
   const cpuPerEvent = cpuMicros(cpu) / EVENTS;
 
-  // Steady state: produce at a fixed rate, measure Kafka timestamp → row inserted (queryable).
+  // Steady state: another process produces at a fixed rate (as gateways or ingest would; on this
+  // process's event loop its sends would delay the projector); measure Kafka timestamp → row
+  // inserted (queryable).
   const rate = Number(values['steady-rate']);
-  const steadySeconds = Number(values['steady-seconds']);
-  const steady = decisions(rate * steadySeconds, 7, Date.now()).map((e) => ({
-    ...e,
-    workspace_id: 'ws_steady',
-  }));
-  const codec = createEventCodec();
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const tick = 100;
-  const perTick = Math.ceil((rate * tick) / 1000);
-  for (let i = 0; i < steady.length; i += perTick) {
-    const t0 = Date.now();
-    await producer.send({
-      topic: topics.authDecisions,
-      compression: compressionType(compression),
-      messages: steady
-        .slice(i, i + perTick)
-        .map((e) => ({ key: authDecisionKey(e), value: codec.encode('auth_decision', e) })),
-    });
-    await new Promise((r) => setTimeout(r, Math.max(0, tick - (Date.now() - t0))));
-  }
-  await waitForCount(() => countAuthDecisions(ch, 'ws_steady'), steady.length);
+  const steadyEvents = rate * Number(values['steady-seconds']);
+  await runSteadyProducer(brokers, topics.authDecisions, compression);
+  await waitForCount(() => countAuthDecisions(ch, 'ws_steady'), steadyEvents);
   const [latency] = await ch.query<{ q: number[] }>(
     `SELECT quantiles(0.5, 0.99)(dateDiff('millisecond', kafka_timestamp, ingested_at)) AS q
      FROM auth_decisions WHERE workspace_id = 'ws_steady'`,
   );
-  await producer.disconnect();
   await projector.stop();
   const peak = rss.stop();
   await ch.close();
@@ -298,6 +280,61 @@ async function runBulk(): Promise<Result> {
   };
 }
 
+/**
+ * The steady load, in a process of its own: `--steady-rate` events/s for `--steady-seconds`, in
+ * sends every 100 ms, all encoded before the first send.
+ */
+async function produceSteadily(
+  brokers: string[],
+  topic: string,
+  compression: KafkaCompression,
+): Promise<void> {
+  const rate = Number(values['steady-rate']);
+  const codec = createEventCodec();
+  const messages = decisions(rate * Number(values['steady-seconds']), 7, Date.now()).map((e) => {
+    const event = { ...e, workspace_id: 'ws_steady' };
+    return { key: authDecisionKey(event), value: codec.encode('auth_decision', event) };
+  });
+  const kafka = createKafka({ brokers, clientId: 'bench-steady' });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const tick = 100;
+  const perTick = Math.ceil((rate * tick) / 1000);
+  const started = Date.now();
+  for (let i = 0, n = 0; i < messages.length; i += perTick, n++) {
+    await producer.send({
+      topic,
+      compression: compressionType(compression),
+      messages: messages.slice(i, i + perTick),
+    });
+    await new Promise((r) => setTimeout(r, Math.max(0, started + (n + 1) * tick - Date.now())));
+  }
+  await producer.disconnect();
+}
+
+function runSteadyProducer(brokers: string[], topic: string, compression: KafkaCompression): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        new URL(import.meta.url).pathname,
+        '--child=steady',
+        `--brokers=${brokers.join(',')}`,
+        `--prefix=${topic}`,
+        `--steady-rate=${values['steady-rate']}`,
+        `--steady-seconds=${values['steady-seconds']}`,
+        `--compression=${compression}`,
+      ],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    proc.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`steady producer exited ${code}`)),
+    );
+  });
+}
+
 // ───────────────────────────── parent ─────────────────────────────
 
 function runChild(child: string, brokers: string[], prefix: string): Promise<Result> {
@@ -332,6 +369,10 @@ function runChild(child: string, brokers: string[], prefix: string): Promise<Res
 }
 
 async function main(): Promise<void> {
+  if (values.child === 'steady') {
+    await produceSteadily(values.brokers!.split(','), values.prefix!, values.compression as KafkaCompression);
+    return;
+  }
   if (values.child) {
     const brokers = values.brokers!.split(',');
     const result =
