@@ -3,5 +3,7 @@ export * from './projector.ts';
 export * from './replay.ts';
 export * from './sink/deadLetter.ts';
 export * from './sink/decode.ts';
+export * from './sink/dedupe.ts';
 export * from './sink/plan.ts';
+export * from './sink/recentIds.ts';
 export * from './sink/sinks.ts';
