@@ -1,14 +1,17 @@
 /**
- * bench/projector — Kafka → queryable rows in embedded ClickHouse, four ways, same events:
+ * bench/projector — Kafka → queryable rows in embedded ClickHouse, five ways, same events:
  *   keytrail      the projector (deterministic batches, dedup, DLQ checks, rollups via views)
  *   keytrail-compressed  the same, reading batches sent with --compression (default zstd)
  *   kafka-engine  ClickHouse's own Kafka table engine (inside chdb) + a view into the same raw table
- *   bulk          the same rows inserted straight from memory: no Kafka at all (the ceiling)
+ *   bulk          the same rows inserted straight from memory as RowBinary: no Kafka at all
+ *                 (the ceiling the issue set, what the projector wrote before its container path)
+ *   bulk-container  the same bodies inserted straight from memory as Avro containers: no Kafka,
+ *                 no dedup, no checks (the projector's write path alone: the ceiling now)
  * Each runs in its own process (chdb is one engine per process) on a fresh database with every
  * migration (so every contender feeds the same rollups). Prints a table; nothing is asserted.
  *
  *   npx tsx bench/projector.ts [--events 300000] [--steady-rate 20000] [--steady-seconds 10]
- *                              [--only keytrail,kafka-engine,bulk] [--partitions-concurrently 1]
+ *                              [--only keytrail,kafka-engine,bulk,bulk-container] [--partitions-concurrently 1]
  *                              [--cpu-prof <folder>] [--compression zstd]
  *   BENCH_NODE_FLAGS="--max-semi-space-size=64" passes Node flags to each contender's process.
  */
@@ -22,12 +25,20 @@ import {
   type AuthDecisionRow,
   countAuthDecisions,
   createEmbeddedDriver,
+  insertAuthDecisionContainer,
   insertAuthDecisions,
   migrate,
   toDateTime64Text,
 } from '@keytrail/clickhouse';
 import { createLogger, DEFAULT_KAFKA_COMPRESSION, type KafkaCompression } from '@keytrail/core';
-import { type AuthDecision, authDecisionKey, createEventCodec, eventFromJson } from '@keytrail/events';
+import {
+  type AuthDecision,
+  authDecisionKey,
+  createContainerBuilder,
+  createEventCodec,
+  eventFromJson,
+  HEADER_LENGTH,
+} from '@keytrail/events';
 import {
   compressionType,
   createKafka,
@@ -48,8 +59,8 @@ const { values } = parseArgs({
     'steady-seconds': { type: 'string', default: '10' },
     /** The projector's partitionsConcurrently. */
     'partitions-concurrently': { type: 'string', default: '1' },
-    /** Run only these contenders (comma-separated: keytrail, kafka-engine, bulk). */
-    only: { type: 'string', default: 'keytrail,keytrail-compressed,kafka-engine,bulk' },
+    /** Run only these contenders (comma-separated: keytrail, keytrail-compressed, kafka-engine, bulk, bulk-container). */
+    only: { type: 'string', default: 'keytrail,keytrail-compressed,kafka-engine,bulk,bulk-container' },
     compression: { type: 'string', default: DEFAULT_KAFKA_COMPRESSION },
     /** Write each contender's CPU profile into this folder (node --cpu-prof). */
     'cpu-prof': { type: 'string' },
@@ -252,31 +263,44 @@ async function runKafkaEngine(brokers: string[], prefix: string): Promise<Result
   };
 }
 
-async function runBulk(): Promise<Result> {
+/**
+ * The same rows inserted straight from memory, no Kafka: as RowBinary encoded from the events
+ * (what the projector wrote before its container path), or as one Avro container per 50,000 of
+ * the bodies a producer encoded (the projector's write path without Kafka, dedup or checks).
+ */
+async function runBulk(format: 'rowbinary' | 'container'): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'kt-bench-bulk-'));
   const ch = createEmbeddedDriver({ path: dir });
   await migrate(ch);
-  const rows: AuthDecisionRow[] = decisions(EVENTS).map((event, i) => ({
+  const codec = createEventCodec();
+  const builder = createContainerBuilder(codec.reader('auth_decision').schema as never);
+  const rows = decisions(EVENTS).map((event, i) => ({
     event,
     at: { partition: 0, offset: String(i), timestamp: START },
+    body:
+      format === 'container' ? codec.encode('auth_decision', event).subarray(HEADER_LENGTH) : Buffer.alloc(0),
   }));
   const rss = peakRss();
   const started = Date.now();
   const cpu = process.cpuUsage();
-  for (let i = 0; i < rows.length; i += 50_000) await insertAuthDecisions(ch, rows.slice(i, i + 50_000));
+  for (let i = 0; i < rows.length; i += 50_000) {
+    const batch = rows.slice(i, i + 50_000);
+    if (format === 'rowbinary') await insertAuthDecisions(ch, batch);
+    else await insertAuthDecisionContainer(ch, { rows: batch.length, data: builder.build(batch) });
+  }
   const seconds = (Date.now() - started) / 1000;
   const cpuPerEvent = cpuMicros(cpu) / EVENTS;
   const peak = rss.stop();
   await ch.close();
   rmSync(dir, { recursive: true, force: true });
   return {
-    name: 'direct bulk insert',
+    name: format === 'rowbinary' ? 'direct bulk insert, RowBinary' : 'direct bulk insert, Avro container',
     events: rows.length,
     seconds,
     eventsPerSecond: rows.length / seconds,
     peakRssMb: peak / 2 ** 20,
     cpuMicrosPerEvent: cpuPerEvent,
-    note: 'no Kafka: the ceiling',
+    note: format === 'rowbinary' ? 'no Kafka: the ceiling as the issue set it' : 'no Kafka: the ceiling now',
   };
 }
 
@@ -382,7 +406,7 @@ async function main(): Promise<void> {
           ? await runKeytrail(brokers, `${values.prefix!}c.`, values.compression as KafkaCompression)
           : values.child === 'kafka-engine'
             ? await runKafkaEngine(brokers, values.prefix!)
-            : await runBulk();
+            : await runBulk(values.child === 'bulk-container' ? 'container' : 'rowbinary');
     console.log(JSON.stringify(result));
     return;
   }
@@ -460,7 +484,7 @@ async function main(): Promise<void> {
       );
     }
     const keytrail = results.get('keytrail');
-    const ratios = ['kafka-engine', 'bulk'].flatMap((other) => {
+    const ratios = ['kafka-engine', 'bulk', 'bulk-container'].flatMap((other) => {
       const them = results.get(other);
       return keytrail && them
         ? [`keytrail / ${them.name}: ${(keytrail.eventsPerSecond / them.eventsPerSecond).toFixed(2)}×`]
