@@ -12,7 +12,7 @@
  *
  *   npx tsx bench/projector.ts [--events 300000] [--steady-rate 20000] [--steady-seconds 10]
  *                              [--only keytrail,kafka-engine,bulk,bulk-container] [--partitions-concurrently 1]
- *                              [--cpu-prof <folder>] [--compression zstd]
+ *                              [--cpu-prof <folder>] [--compression zstd] [--partitions 3]
  *   BENCH_NODE_FLAGS="--max-semi-space-size=64" passes Node flags to each contender's process.
  */
 import { spawn } from 'node:child_process';
@@ -57,6 +57,8 @@ const { values } = parseArgs({
     events: { type: 'string', default: '300000' },
     'steady-rate': { type: 'string', default: '20000' },
     'steady-seconds': { type: 'string', default: '10' },
+    /** Partitions of the bench's topics: each is an insert of its own per cycle. */
+    partitions: { type: 'string', default: '3' },
     /** The projector's partitionsConcurrently. */
     'partitions-concurrently': { type: 'string', default: '1' },
     /** Run only these contenders (comma-separated: keytrail, keytrail-compressed, kafka-engine, bulk, bulk-container). */
@@ -420,12 +422,13 @@ async function main(): Promise<void> {
     const topics = topicNames(prefix);
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, topics, { partitions: 3, replicationFactor: 1 });
+    const partitions = Number(values.partitions);
+    await ensureTopics(admin, topics, { partitions, replicationFactor: 1 });
     // The same events again, in batches compressed with --compression, for keytrail-compressed.
     const compressedTopics = topicNames(`${prefix}c.`);
-    await ensureTopics(admin, compressedTopics, { partitions: 3, replicationFactor: 1 });
+    await ensureTopics(admin, compressedTopics, { partitions, replicationFactor: 1 });
     await admin.createTopics({
-      topics: [{ topic: `${prefix}json-copy`, numPartitions: 3 }],
+      topics: [{ topic: `${prefix}json-copy`, numPartitions: partitions }],
       waitForLeaders: false,
     });
     await waitForTopicLeaders(admin, [`${prefix}json-copy`]);
@@ -436,8 +439,9 @@ async function main(): Promise<void> {
     const codec = createEventCodec();
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    for (let i = 0; i < events.length; i += 2_000) {
-      const chunk = events.slice(i, i + 2_000);
+    // 1,000 a send: one partition (--partitions 1) must still take each batch whole (1 MB).
+    for (let i = 0; i < events.length; i += 1_000) {
+      const chunk = events.slice(i, i + 1_000);
       await producer.send({
         topic: topics.authDecisions,
         messages: chunk.map((e) => ({
