@@ -7,8 +7,8 @@ import { isUtf8 } from 'node:buffer';
  *
  * Why hand-written: avsc decodes whole records (objects, strings, arrays) and its skip methods are
  * private; nothing on npm checks a body's framing without decoding it. Why generated code: one
- * straight-line function per schema (like `fastPath.ts`) reads a 265-byte decision in about a
- * third of the time a walk through one closure per field took.
+ * straight-line function per schema (like `fastPath.ts`) read a 265-byte decision in about 2 µs
+ * here, where a walk through one closure per field took 2.5.
  *
  * "Well-formed" is strict on purpose, so that ClickHouse's Avro reader takes every body the scanner
  * passes: exact length (no trailing bytes), varints within 64 bits, ints within 32, every long a

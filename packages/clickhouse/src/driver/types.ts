@@ -47,7 +47,7 @@ export interface ClickHouseDriver {
   /**
    * Inserts an Avro object container into `table`, each column computed by `batch.select` from
    * the container's fields (`batch.structure`): the projector's path for bodies it passes on as
-   * they are (see avroInsert.ts).
+   * they are (see `insertAuthDecisionContainer` in tables/authDecisions.ts).
    */
   insertAvro(table: string, batch: AvroBatch, options?: { settings?: QuerySettings }): Promise<void>;
   /** True when the server answers. Never throws. */

@@ -134,6 +134,15 @@ const AUTH_DECISIONS_FROM_AVRO: Record<string, string> = {
   kafka_timestamp: millis('kafka_timestamp'),
 };
 
+/** The SELECT list, in the layout's column order. */
+const AUTH_DECISIONS_AVRO_SELECT = AUTH_DECISIONS_LAYOUT.names
+  .map((name) => {
+    const expression = AUTH_DECISIONS_FROM_AVRO[name];
+    if (!expression) throw new Error(`no container expression for column ${name}`);
+    return expression;
+  })
+  .join(', ');
+
 /**
  * Inserts an auth-decision container (bodies as producers wrote them, see
  * `createContainerBuilder`) into the raw table and so through every view: ClickHouse reads the
@@ -146,7 +155,7 @@ export function insertAuthDecisionContainer(
 ): Promise<void> {
   const batch: AvroBatch = {
     names: AUTH_DECISIONS_LAYOUT.names,
-    select: AUTH_DECISIONS_LAYOUT.names.map((name) => AUTH_DECISIONS_FROM_AVRO[name]!).join(', '),
+    select: AUTH_DECISIONS_AVRO_SELECT,
     structure: AUTH_DECISIONS_AVRO_STRUCTURE,
     ...container,
   };
