@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type KafkaCompression, newEventId, sleep } from '@keytrail/core';
 import {
   type AuthDecision,
@@ -245,26 +246,50 @@ export function createEmitter(options: EmitterOptions): Emitter {
     ];
   };
 
-  /** Sends batches until the buffer is empty; one request at a time. */
-  const drain = async (): Promise<void> => {
-    while (ring.size > 0) {
-      const batch = ring.take(maxBatch);
-      inFlight = batch.length;
-      const topicMessages = toMessages(batch);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await connect();
-          if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
-          break;
-        } catch (err) {
-          // Not retriable inside kafkajs (e.g. the producer was fenced or disconnected): try again later.
-          stats.sendRetries++;
-          warn(`send failed (attempt ${attempt}); retrying`, err);
-          await sleep(Math.min(5_000, 100 * 2 ** attempt));
-        }
+  /** Takes the next batch from the ring and builds its messages (defaults, checks, encoding). */
+  const takeBatch = () => {
+    const batch = ring.take(maxBatch);
+    inFlight += batch.length;
+    return { taken: batch.length, topicMessages: toMessages(batch) };
+  };
+
+  /** Sends one built batch, retrying until Kafka takes it: a batch taken is never dropped. */
+  const send = async (topicMessages: ReturnType<typeof toMessages>): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await connect();
+        if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
+        return;
+      } catch (err) {
+        // Not retriable inside kafkajs (e.g. the producer was fenced or disconnected): try again later.
+        stats.sendRetries++;
+        warn(`send failed (attempt ${attempt}); retrying`, err);
+        await sleep(Math.min(5_000, 100 * 2 ** attempt));
       }
-      inFlight = 0;
-      stats.sent += topicMessages.reduce((n, t) => n + t.messages.length, 0);
+    }
+  };
+
+  /**
+   * Sends batches until the buffer is empty, one request at a time and in order. When a full
+   * batch is already waiting, it is built while the previous one waits for its acknowledgement,
+   * so the encoding overlaps the broker's work instead of following it. A partial batch is taken
+   * only after the acknowledgement, so that it holds whatever arrived meanwhile.
+   */
+  const drain = async (): Promise<void> => {
+    let next = ring.size > 0 ? takeBatch() : undefined;
+    while (next) {
+      const current = next;
+      const sent = send(current.topicMessages);
+      next = undefined;
+      if (ring.size >= maxBatch) {
+        // Let kafkajs put the request on the wire before this thread builds the next batch.
+        await yieldToLoop();
+        next = takeBatch();
+      }
+      await sent;
+      inFlight -= current.taken;
+      stats.sent += current.topicMessages.reduce((n, t) => n + t.messages.length, 0);
+      if (!next && ring.size > 0) next = takeBatch();
     }
   };
 
