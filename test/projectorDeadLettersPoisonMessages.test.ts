@@ -6,6 +6,7 @@ import {
   createTestKafka,
   groupLag,
   makeDecisions,
+  readDeadLetters,
   startChdbHttpServer,
   startProjector,
   uniquePrefix,
@@ -70,23 +71,7 @@ describe('poison messages go to the DLQ and the partition keeps moving', () => {
       );
       expect(await countAuthDecisions(ch)).toBe(30);
 
-      const letters: { key: string; value: Buffer; headers: Record<string, string> }[] = [];
-      const consumer = kafka.consumer({ groupId: `${prefix}dlq-reader` });
-      await consumer.connect();
-      await consumer.subscribe({ topic: topics.dlq, fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          letters.push({
-            key: message.key!.toString(),
-            value: message.value!,
-            headers: Object.fromEntries(
-              Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
-            ),
-          });
-        },
-      });
-      await waitFor('five dead letters', () => letters.length >= 5);
-      await consumer.disconnect();
+      const letters = await readDeadLetters(kafka, topics.dlq, 5);
 
       expect(letters.map((l) => l.key)).toEqual(poison.map((p) => p.key));
       letters.forEach((letter, i) => {

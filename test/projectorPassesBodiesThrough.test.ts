@@ -6,6 +6,7 @@ import {
   createTestKafka,
   groupLag,
   makeDecisions,
+  readDeadLetters,
   startChdbHttpServer,
   startProjector,
   uniquePrefix,
@@ -109,23 +110,7 @@ describe('one container per batch: valid, unusual, repeated and invalid records 
         await projector.metric('keytrail_projector_decoded_in_js_total', { topic: topics.authDecisions }),
       ).toBe(4);
 
-      const letters: { key: string; value: Buffer; headers: Record<string, string> }[] = [];
-      const consumer = kafka.consumer({ groupId: `${prefix}dlq-reader` });
-      await consumer.connect();
-      await consumer.subscribe({ topic: topics.dlq, fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          letters.push({
-            key: message.key!.toString(),
-            value: message.value!,
-            headers: Object.fromEntries(
-              Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
-            ),
-          });
-        },
-      });
-      await waitFor('three dead letters', () => letters.length >= 3);
-      await consumer.disconnect();
+      const letters = await readDeadLetters(kafka, topics.dlq, 3);
       expect(letters.map((l) => l.key)).toEqual(['x1', 'x2', 'x3']);
       const reasons = ['INVALID_EVENT', 'INVALID_EVENT', 'BAD_BODY'];
       letters.forEach((letter, i) => {

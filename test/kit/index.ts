@@ -261,3 +261,24 @@ export async function readTopic(
     await consumer.disconnect();
   }
 }
+
+/** A dead letter as tests check it: its key, original bytes and headers as text. */
+export interface ReadDeadLetter {
+  key: string;
+  value: Buffer;
+  headers: Record<string, string>;
+}
+
+/** Reads `count` dead letters from the DLQ topic (readTopic), in the order the projector sent them. */
+export async function readDeadLetters(
+  kafka: Kafka,
+  dlqTopic: string,
+  count: number,
+): Promise<ReadDeadLetter[]> {
+  const messages = await readTopic(kafka, dlqTopic, count);
+  return messages.map((message) => ({
+    key: message.key!.toString(),
+    value: message.value!,
+    headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+  }));
+}
