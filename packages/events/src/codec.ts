@@ -44,6 +44,12 @@ export type DecodedEvent = KeytrailEvent & { version: number };
 export interface EventCodec {
   /** Encodes with the current (reader) schema of `kind`. */
   encode<K extends EventKind>(kind: K, event: EventOf<K>): Buffer;
+  /**
+   * Encodes as `encode` does, into `target` from `at` (a batch's buffer, instead of two new
+   * buffers per event): the end position, or -1 when the bytes do not fit (what was written past
+   * `at` is then garbage). Throws as `encode` does on a value the schema does not take.
+   */
+  encodeInto<K extends EventKind>(kind: K, event: EventOf<K>, target: Buffer, at: number): number;
   /** Decodes any known writer version into the current reader schema. Throws EventDecodeError. */
   decode(bytes: Uint8Array): DecodedEvent;
   /** Makes another writer schema known (a producer's newer or older version). */
@@ -240,6 +246,13 @@ export function createEventCodec(options: CodecOptions = {}): EventCodec {
       header.copy(out, 0);
       body.copy(out, HEADER_LENGTH);
       return out;
+    },
+    encodeInto(kind, event, target, at) {
+      const { type, header } = reader(kind);
+      if (target.length - at < HEADER_LENGTH) return -1;
+      header.copy(target, at);
+      const end = type.encode(event, target, at + HEADER_LENGTH);
+      return end < 0 ? -1 : end;
     },
     decode(bytes) {
       const buf = Buffer.isBuffer(bytes)

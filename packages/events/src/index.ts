@@ -1,5 +1,6 @@
 export * from './alertEvents.ts';
 export * from './avroScan.ts';
+export * from './batchEncoder.ts';
 export * from './codec.ts';
 export * from './container.ts';
 export * from './crc64.ts';

@@ -58,8 +58,13 @@ export interface CreateKafkaOptions {
   compression?: KafkaCompression;
 }
 
-/** The producer codec of each client made by createKafka. */
-const clientCompression = new WeakMap<Kafka, KafkaCompression>();
+/** The options of each client made by createKafka (a producer thread connects with them). */
+const madeWith = new WeakMap<Kafka, CreateKafkaOptions>();
+
+/** The options createKafka made `kafka` with; undefined for a client made some other way. */
+export function clientOptions(kafka: Kafka): Readonly<CreateKafkaOptions> | undefined {
+  return madeWith.get(kafka);
+}
 
 export function createKafka(options: CreateKafkaOptions): Kafka {
   // Every consumer of this process can then read a batch whatever its codec.
@@ -73,9 +78,15 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(options.logger),
   });
-  clientCompression.set(kafka, options.compression ?? DEFAULT_KAFKA_COMPRESSION);
+  madeWith.set(kafka, { ...options });
   return kafka;
 }
+
+/** What a caller may set on an idempotent producer: never what makes it idempotent and ordered. */
+export type IdempotentProducerOverrides = Omit<
+  ProducerConfig,
+  'idempotent' | 'maxInFlightRequests' | 'createPartitioner'
+>;
 
 /**
  * The one way Keytrail makes a producer: idempotent (the broker keeps one copy of a retried
@@ -87,8 +98,8 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
  */
 export function createIdempotentProducer(
   kafka: Kafka,
-  overrides: Omit<ProducerConfig, 'idempotent' | 'maxInFlightRequests' | 'createPartitioner'> = {},
-  compression: KafkaCompression = clientCompression.get(kafka) ?? DEFAULT_KAFKA_COMPRESSION,
+  overrides: IdempotentProducerOverrides = {},
+  compression: KafkaCompression = madeWith.get(kafka)?.compression ?? DEFAULT_KAFKA_COMPRESSION,
 ): Producer {
   registerKafkaCodecs();
   const producer = kafka.producer({

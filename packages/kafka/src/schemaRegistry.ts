@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '@keytrail/core';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { createIdempotentProducer } from './client.ts';
+import type { BatchProducer } from './producerThread/index.ts';
 
 /** One writer schema: the registry topic's key (fingerprint, wire bytes in hex) and its canonical JSON. */
 export interface RegisteredSchema {
@@ -11,7 +12,7 @@ export interface RegisteredSchema {
 
 /** Sends registrations on a connected producer (acks from all replicas): what `register` does. */
 export async function sendSchemaRegistrations(
-  producer: Producer,
+  producer: Pick<BatchProducer, 'send'>,
   topic: string,
   schemas: readonly RegisteredSchema[],
 ): Promise<void> {

@@ -1,7 +1,12 @@
 import { KeytrailError } from '@keytrail/core';
-import { authDecisionKey, type EventCodec, type KeytrailEvent, keyLifecycleKey } from '@keytrail/events';
-import type { Topics } from '@keytrail/kafka';
-import type { Message, Producer } from 'kafkajs';
+import {
+  authDecisionKey,
+  createBatchEncoder,
+  type EventCodec,
+  type KeytrailEvent,
+  keyLifecycleKey,
+} from '@keytrail/events';
+import type { BatchProducer, KeyedMessage, Topics } from '@keytrail/kafka';
 
 export interface EventPublisher {
   /** Resolves once Kafka has acknowledged every event (acks from all in-sync replicas). */
@@ -9,8 +14,8 @@ export interface EventPublisher {
 }
 
 interface Waiting {
-  decisions: Message[];
-  lifecycle: Message[];
+  decisions: KeyedMessage[];
+  lifecycle: KeyedMessage[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -24,7 +29,7 @@ const MAX_GROUP_BYTES = 8 * 1024 * 1024;
  * the next request (a group commit); each call resolves when its own events are acknowledged.
  */
 export function createEventPublisher(options: {
-  producer: Producer;
+  producer: BatchProducer;
   codec: EventCodec;
   topics: Topics;
 }): EventPublisher {
@@ -68,18 +73,19 @@ export function createEventPublisher(options: {
 
   return {
     publish(events) {
-      const decisions: Message[] = [];
-      const lifecycle: Message[] = [];
+      const decisions: KeyedMessage[] = [];
+      const lifecycle: KeyedMessage[] = [];
+      const encoder = createBatchEncoder(codec, events.length);
       for (const item of events) {
         if (item.kind === 'auth_decision') {
           decisions.push({
             key: authDecisionKey(item.event),
-            value: codec.encode('auth_decision', item.event),
+            value: encoder.encode('auth_decision', item.event),
           });
         } else {
           lifecycle.push({
             key: keyLifecycleKey(item.event),
-            value: codec.encode('key_lifecycle', item.event),
+            value: encoder.encode('key_lifecycle', item.event),
           });
         }
       }
