@@ -35,6 +35,32 @@ const { values } = parseArgs({
 const BATCH = Number(values.batch);
 const TOKEN = 'kt_admin_bench_ingest_0123456789abcdef';
 
+/** CPU seconds a process has used (every thread: a JVM's, or Node's worker threads), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds of the ingest process, the broker and this process (autocannon, or kafkajs alone). */
+function cpuNow(ingestPid: number, brokerPid: number) {
+  const own = process.cpuUsage();
+  return {
+    ingest: cpuSeconds(ingestPid),
+    broker: cpuSeconds(brokerPid),
+    bench: (own.user + own.system) / 1e6,
+  };
+}
+type CpuSample = ReturnType<typeof cpuNow>;
+/** µs of CPU per event, per process, between two samples. */
+function perEvent(before: CpuSample, after: CpuSample, events: number) {
+  return {
+    ingest: ((after.ingest - before.ingest) * 1e6) / events,
+    broker: ((after.broker - before.broker) * 1e6) / events,
+    bench: ((after.bench - before.bench) * 1e6) / events,
+  };
+}
+
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
@@ -94,6 +120,7 @@ try {
       cost: 1000,
     })),
   });
+  const loadCpuBefore = cpuNow(ingest.pid!, broker.pid!);
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/v1/events`,
     method: 'POST',
@@ -104,6 +131,7 @@ try {
   });
   const ok = result['2xx'];
   const seconds = result.duration;
+  const loadCpu = perEvent(loadCpuBefore, cpuNow(ingest.pid!, broker.pid!), ok * BATCH);
 
   // The ceiling, same run: kafkajs alone, the same events pre-encoded. Ingest's publisher sends
   // what concurrent requests bring as one Kafka request (a group commit), so the fair ceiling is
@@ -121,6 +149,7 @@ try {
   await producer.connect();
   const topic = topicNames(prefix).authDecisions;
   let ceilingEvents = 0;
+  const ceilingCpuBefore = cpuNow(ingest.pid!, broker.pid!);
   const ceilingStarted = Date.now();
   const ceilingEnd = ceilingStarted + Number(values.seconds) * 1000;
   while (Date.now() < ceilingEnd) {
@@ -128,6 +157,7 @@ try {
     ceilingEvents += encoded.length;
   }
   const ceilingPerSecond = ceilingEvents / ((Date.now() - ceilingStarted) / 1000);
+  const ceilingCpu = perEvent(ceilingCpuBefore, cpuNow(ingest.pid!, broker.pid!), ceilingEvents);
   await producer.disconnect();
   const ingestPerSecond = (ok * BATCH) / seconds;
   console.log(
@@ -146,8 +176,21 @@ try {
     `| events/s through kafkajs alone, pre-encoded, ${encoded.length} a request (the ceiling) | ${Math.round(ceilingPerSecond).toLocaleString('en')} |`,
   );
   console.log(`| ingest / kafkajs alone | ${(ingestPerSecond / ceilingPerSecond).toFixed(2)}× |`);
+  // The CPU budget: what every process on these cores spends per event, and so how many cores
+  // ingest would need at 0.7× the ceiling's rate. Past the machine's cores, 0.7× cannot be had here.
+  const ingestTotal = loadCpu.ingest + loadCpu.broker + loadCpu.bench;
+  const ceilingTotal = ceilingCpu.bench + ceilingCpu.broker;
   console.log(
-    `bench-result ${JSON.stringify({ bench: 'ingest', batch: BATCH, ingestPerSecond, ceilingPerSecond, p99Ms: result.latency.p99 })}`,
+    `| CPU µs/event under ingest: ingest process / broker / autocannon = total | ${loadCpu.ingest.toFixed(1)} / ${loadCpu.broker.toFixed(1)} / ${loadCpu.bench.toFixed(1)} = ${ingestTotal.toFixed(1)} |`,
+  );
+  console.log(
+    `| CPU µs/event under kafkajs alone: kafkajs process / broker = total | ${ceilingCpu.bench.toFixed(1)} / ${ceilingCpu.broker.toFixed(1)} = ${ceilingTotal.toFixed(1)} |`,
+  );
+  console.log(
+    `| cores ingest would need at 0.7× the ceiling (${Math.round(0.7 * ceilingPerSecond).toLocaleString('en')} events/s), of ${cpus().length} | ${((ingestTotal * 0.7 * ceilingPerSecond) / 1e6).toFixed(2)} |`,
+  );
+  console.log(
+    `bench-result ${JSON.stringify({ bench: 'ingest', batch: BATCH, ingestPerSecond, ceilingPerSecond, p99Ms: result.latency.p99, cpuMicrosPerEvent: ingestTotal, coresAt07: (ingestTotal * 0.7 * ceilingPerSecond) / 1e6 })}`,
   );
 } finally {
   ingest.kill('SIGTERM');
