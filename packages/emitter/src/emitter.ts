@@ -57,7 +57,7 @@ export interface EmitterOptions {
   compression?: KafkaCompression;
   /**
    * Send from a worker thread of its own (default true), so that kafkajs' work (record
-   * encoding, CRC-32C, compression, the network: about three quarters of the emitter's CPU)
+   * encoding, CRC-32C, compression, the network: about two thirds of the emitter's CPU)
    * runs beside the gateway's event loop instead of on it. Needs a client made by
    * @keytrail/kafka's createKafka, whose options the thread connects with; with any other
    * kafkajs client, or `false`, the emitter sends from the caller's thread.

@@ -13,7 +13,8 @@ describe('createBatchEncoder', () => {
     const lifecycle = fullKeyLifecycle();
     const lifecycleValue = encoder.encode('key_lifecycle', lifecycle);
     // Later events (and the chunks that overflowed) never overwrite earlier ones.
-    events.forEach((e, i) => expect(values[i]!.equals(codec.encode('auth_decision', e))).toBe(true));
+    for (const [i, e] of events.entries())
+      expect(values[i]!.equals(codec.encode('auth_decision', e))).toBe(true);
     expect(lifecycleValue.equals(codec.encode('key_lifecycle', lifecycle))).toBe(true);
     expect(codec.decode(values[49]!).event).toMatchObject({ request_id: 'req_49' });
     // 10 expected events get a 4 KiB chunk: 50 decisions needed more than one.

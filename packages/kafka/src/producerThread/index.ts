@@ -29,7 +29,7 @@ type Distributive<T> = T extends unknown ? Omit<T, 'id'> : never;
  * An idempotent producer (createIdempotentProducer) that runs on a worker thread of its own. The
  * caller's thread packs each batch (keys, and the values copied into one transferred buffer) and
  * the thread does the rest: record encoding, CRC-32C, compression, the network and the retries,
- * about three quarters of a kafkajs producer's CPU (bench/emitter), off the caller's event loop.
+ * about two thirds of the emitter's CPU (bench/emitter), off the caller's event loop.
  * Works for clients made by createKafka (their options are what the thread connects with);
  * `undefined` for any other kafkajs client. The thread takes calls one at a time in the order
  * they were made (one request in flight, as the idempotent producer requires). If it dies, its
