@@ -31,6 +31,10 @@ describe('the producer thread', () => {
     await producer.connect();
     await producer.send({ topic: topics.authDecisions, messages: batchOf(5_000, 100), acks: -1 });
     await producer.disconnect();
+    // As kafkajs' own producer: a send after disconnect fails (and starts no thread).
+    await expect(
+      producer.send({ topic: topics.authDecisions, messages: [{ key: 'late', value: Buffer.from('x') }] }),
+    ).rejects.toThrow('The producer is disconnected');
 
     const read = await readTopic(kafka, topics.authDecisions, sent.length);
     expect(read).toHaveLength(sent.length);

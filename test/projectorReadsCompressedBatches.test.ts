@@ -50,11 +50,15 @@ describe('compressed record batches', () => {
           },
         ],
       });
-      const described = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: [{ type: 2, name: topics.authDecisions, configNames: ['compression.type'] }],
+      // KRaft applies a config change asynchronously (Kafka 4.1 answered the old value right
+      // after alterConfigs once): wait until the broker says zstd before producing.
+      await waitFor('the topic compressed by the broker', async () => {
+        const described = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: 2, name: topics.authDecisions, configNames: ['compression.type'] }],
+        });
+        return described.resources[0]!.configEntries[0]!.configValue === 'zstd';
       });
-      expect(described.resources[0]!.configEntries[0]!.configValue).toBe('zstd');
       await admin.disconnect();
       await send('none', events.slice(codecs.length * share));
 

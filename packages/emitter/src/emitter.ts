@@ -201,6 +201,8 @@ export function createEmitter(options: EmitterOptions): Emitter {
   let sending: Promise<void> | undefined;
   let connected: Promise<void> | undefined;
   let closed = false;
+  /** Set once close() gave up waiting: a batch still unsent is then dropped, not retried forever. */
+  let disconnected = false;
   const stats: EmitterStats = {
     recorded: 0,
     sent: 0,
@@ -277,20 +279,25 @@ export function createEmitter(options: EmitterOptions): Emitter {
     return { taken: batch.length, topicMessages: toMessages(batch) };
   };
 
-  /** Sends one built batch, retrying until Kafka takes it: a batch taken is never dropped. */
-  const send = async (topicMessages: ReturnType<typeof toMessages>): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
+  /**
+   * Sends one built batch, retrying until Kafka takes it: a batch taken is never dropped, unless
+   * close() stopped waiting for it (false then).
+   */
+  const send = async (topicMessages: ReturnType<typeof toMessages>): Promise<boolean> => {
+    for (let attempt = 1; !disconnected; attempt++) {
       try {
         await connect();
         if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
-        return;
+        return true;
       } catch (err) {
+        if (disconnected) break;
         // Not retriable inside kafkajs (e.g. the producer was fenced or disconnected): try again later.
         stats.sendRetries++;
         warn(`send failed (attempt ${attempt}); retrying`, err);
         await sleep(Math.min(5_000, 100 * 2 ** attempt));
       }
     }
+    return false;
   };
 
   /**
@@ -310,9 +317,9 @@ export function createEmitter(options: EmitterOptions): Emitter {
         await yieldToLoop();
         next = takeBatch();
       }
-      await sent;
+      const delivered = await sent;
       inFlight -= current.taken;
-      stats.sent += current.topicMessages.reduce((n, t) => n + t.messages.length, 0);
+      if (delivered) stats.sent += current.topicMessages.reduce((n, t) => n + t.messages.length, 0);
       if (!next && ring.size > 0) next = takeBatch();
     }
   };
@@ -360,8 +367,13 @@ export function createEmitter(options: EmitterOptions): Emitter {
     },
     async close(timeoutMs = 10_000) {
       closed = true;
-      await Promise.race([this.flush(), sleep(timeoutMs)]);
+      const flushed = new AbortController(); // so the timer does not hold the process once flushed
+      await Promise.race([
+        this.flush().finally(() => flushed.abort()),
+        sleep(timeoutMs, flushed.signal).catch(() => {}),
+      ]);
       if (timer) clearTimeout(timer);
+      disconnected = true;
       await producer.disconnect();
     },
     stats: () => ({ ...stats, buffered: ring.size + inFlight }),

@@ -23,6 +23,12 @@ export interface ProducerThreadOptions {
 /** How long `disconnect` waits for kafkajs to close before the thread is stopped. */
 const DISCONNECT_TIMEOUT_MS = 10_000;
 
+const NOT_CONNECTED = {
+  name: 'KafkaJSError',
+  message: 'The producer is disconnected',
+  retriable: false,
+} as const;
+
 type Distributive<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 /**
@@ -31,9 +37,10 @@ type Distributive<T> = T extends unknown ? Omit<T, 'id'> : never;
  * the thread does the rest: record encoding, CRC-32C, compression, the network and the retries,
  * about two thirds of the emitter's CPU (bench/emitter), off the caller's event loop.
  * Works for clients made by createKafka (their options are what the thread connects with);
- * `undefined` for any other kafkajs client. The thread takes calls one at a time in the order
- * they were made (one request in flight, as the idempotent producer requires). If it dies, its
- * pending calls fail and the next call starts a new thread, connected again if this was.
+ * `undefined` for any other kafkajs client. `connect` starts the thread; the thread takes calls
+ * one at a time in the order they were made (one request in flight, as the idempotent producer
+ * requires). If it dies, its pending calls fail and the next call starts a new thread, connected
+ * again if this was; after `disconnect`, sends fail until `connect` (no thread runs).
  */
 export function createProducerThread(
   kafka: Kafka,
@@ -89,8 +96,10 @@ export function createProducerThread(
   const call = (
     message: Distributive<ToThread>,
     transfer: ArrayBuffer[] = [],
-    target: Worker = start(),
+    target: Worker | undefined = connected || message.type === 'connect' ? start() : undefined,
   ): Promise<void> => {
+    // As kafkajs does: a send before connect (or after disconnect) fails, and starts no thread.
+    if (!target) return Promise.reject(fromThreadError(NOT_CONNECTED));
     const id = nextId++;
     return new Promise<void>((resolve, reject) => {
       pending.set(id, { thread: target, resolve, reject });

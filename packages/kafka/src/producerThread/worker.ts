@@ -63,6 +63,10 @@ function structuredSafe(fields: unknown): unknown {
     structuredClone(fields);
     return fields;
   } catch {
-    return JSON.parse(JSON.stringify(fields, (_k, v) => (typeof v === 'function' ? undefined : v)));
+    try {
+      return JSON.parse(JSON.stringify(fields, (_k, v) => (typeof v === 'function' ? undefined : v)));
+    } catch {
+      return { detail: String(fields) };
+    }
   }
 }
