@@ -143,11 +143,16 @@ describe('keytrail up: ingest to usage, end to end', () => {
       expect(b.latency_ms.p99).toBeLessThan(50);
     }
 
-    const hourly = (await (
-      await fetch(`${url}/v1/workspaces/${WS}/keys/key_a/usage?${query.replace('minute', 'hour')}`, {
-        headers,
-      })
-    ).json()) as UsageReply;
+    // One insert writes the minute rollup and then the hour rollup fed from it, each its own part:
+    // a read between the two commits sees the last insert in minutes and not yet in hours.
+    const hourly = await waitFor('the hour rollup complete', async () => {
+      const body = (await (
+        await fetch(`${url}/v1/workspaces/${WS}/keys/key_a/usage?${query.replace('minute', 'hour')}`, {
+          headers,
+        })
+      ).json()) as UsageReply;
+      return body.buckets?.[0]?.total === total ? body : undefined;
+    });
     expect(hourly.buckets).toHaveLength(1);
     expect(hourly.buckets[0]!.total).toBe(total);
   });
