@@ -55,6 +55,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Waits for `work`, but at most `ms`: resolves when it settles (rejecting as it does) or when the
+ * time is up, and clears its timer either way, so a quick `work` leaves nothing holding the process.
+ */
+export async function waitAtMost(work: Promise<unknown>, ms: number): Promise<void> {
+  const done = new AbortController();
+  await Promise.race([work.finally(() => done.abort()), sleep(ms, done.signal).catch(() => {})]);
+}
+
 /** Retries `fn` with capped exponential backoff (kafkajs' retry module, in small). */
 export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const initial = options.initialDelayMs ?? 200;

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { type KafkaCompression, newEventId, sleep } from '@keytrail/core';
+import { type KafkaCompression, newEventId, sleep, waitAtMost } from '@keytrail/core';
 import {
   type AuthDecision,
   authDecisionKey,
@@ -367,11 +367,7 @@ export function createEmitter(options: EmitterOptions): Emitter {
     },
     async close(timeoutMs = 10_000) {
       closed = true;
-      const flushed = new AbortController(); // so the timer does not hold the process once flushed
-      await Promise.race([
-        this.flush().finally(() => flushed.abort()),
-        sleep(timeoutMs, flushed.signal).catch(() => {}),
-      ]);
+      await waitAtMost(this.flush(), timeoutMs);
       if (timer) clearTimeout(timer);
       disconnected = true;
       await producer.disconnect();

@@ -1,5 +1,5 @@
 import type { EventCodec } from './codec.ts';
-import type { AuthDecision, KeyLifecycle } from './types.ts';
+import type { AuthDecision, EventKind, KeyLifecycle } from './types.ts';
 
 /** Encodes one batch's events (single-object Avro, as `codec.encode`) into shared chunks. */
 export interface BatchEncoder {
@@ -20,27 +20,22 @@ export function createBatchEncoder(codec: EventCodec, expectedEvents = 1_000): B
   const chunkBytes = Math.min(MAX_CHUNK_BYTES, Math.max(4_096, expectedEvents * 400));
   let chunk = Buffer.allocUnsafeSlow(chunkBytes);
   let at = 0;
-  // Plain functions made once per batch, not per event (a closure per call showed in profiles).
-  const into = (
-    kind: 'auth_decision' | 'key_lifecycle',
-    event: AuthDecision | KeyLifecycle,
+  // One signature for both kinds: the overloads of BatchEncoder keep each call's event typed.
+  const encodeInto = codec.encodeInto.bind(codec) as (
+    kind: EventKind,
+    event: unknown,
     target: Buffer,
-    from: number,
-  ) =>
-    kind === 'auth_decision'
-      ? codec.encodeInto('auth_decision', event as AuthDecision, target, from)
-      : codec.encodeInto('key_lifecycle', event as KeyLifecycle, target, from);
-  const encode = (kind: 'auth_decision' | 'key_lifecycle', event: AuthDecision | KeyLifecycle): Buffer => {
-    let end = into(kind, event, chunk, at);
+    at: number,
+  ) => number;
+  const encodeAlone = codec.encode.bind(codec) as (kind: EventKind, event: unknown) => Buffer;
+  const encode = (kind: EventKind, event: unknown): Buffer => {
+    let end = encodeInto(kind, event, chunk, at);
     if (end < 0) {
       chunk = Buffer.allocUnsafeSlow(chunkBytes);
       at = 0;
-      end = into(kind, event, chunk, 0);
+      end = encodeInto(kind, event, chunk, 0);
       // An event larger than a chunk gets a buffer of its own.
-      if (end < 0)
-        return kind === 'auth_decision'
-          ? codec.encode('auth_decision', event as AuthDecision)
-          : codec.encode('key_lifecycle', event as KeyLifecycle);
+      if (end < 0) return encodeAlone(kind, event);
     }
     const value = chunk.subarray(at, end);
     at = end;

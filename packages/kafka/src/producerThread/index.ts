@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { DEFAULT_KAFKA_COMPRESSION, type KafkaCompression, type Logger, sleep } from '@keytrail/core';
+import { DEFAULT_KAFKA_COMPRESSION, type KafkaCompression, waitAtMost } from '@keytrail/core';
 import type { Kafka } from 'kafkajs';
 import { clientOptions, type IdempotentProducerOverrides } from '../client.ts';
 import type { ProducerThreadData, ToParent, ToThread } from './protocol.ts';
@@ -72,7 +72,7 @@ export function createProducerThread(
         call.reject(err);
       }
     };
-    started.on('message', (message: ToParent) => onMessage(message, logger));
+    started.on('message', onMessage);
     started.on('error', (err) => failAll(err));
     started.on('exit', (code) => failAll(new Error(`the producer thread exited (code ${code})`)));
     worker = started;
@@ -81,9 +81,9 @@ export function createProducerThread(
     return started;
   };
 
-  const onMessage = (message: ToParent, log: Logger | undefined) => {
+  const onMessage = (message: ToParent) => {
     if (message.type === 'log') {
-      log?.[message.level](message.fields as object, message.line);
+      logger?.[message.level](message.fields as object, message.line);
       return;
     }
     const call = pending.get(message.id);
@@ -132,11 +132,7 @@ export function createProducerThread(
       worker = undefined; // a call from now on starts a new thread
       try {
         // kafkajs closes its connections; a thread that does not answer in time is stopped anyway.
-        const waited = new AbortController();
-        await Promise.race([
-          call({ type: 'disconnect' }, [], running).finally(() => waited.abort()),
-          sleep(DISCONNECT_TIMEOUT_MS, waited.signal).catch(() => {}),
-        ]);
+        await waitAtMost(call({ type: 'disconnect' }, [], running), DISCONNECT_TIMEOUT_MS);
       } finally {
         await running.terminate();
       }
