@@ -5,7 +5,7 @@
  * 1 and 32 concurrent clients, and the billing export's rows/s and RSS growth. Nothing is asserted.
  *   npx tsx bench/query.ts [--decisions 100000000] [--requests 200] [--data DIR] [--only TEXT]
  * --data keeps the seeded database in DIR and reuses it on the next run (seeding 100M decisions
- * takes about half an hour); --only runs the routes whose name contains TEXT. --load-rate sets the
+ * takes about half an hour; --seed-only stops after seeding); --only runs the routes whose name contains TEXT. --load-rate sets the
  * events/s a producer sends while the routes are measured again (0 skips that phase): a real
  * broker, and Keytrail's projector writing into the same embedded database, in this process, once
  * per --max-batch value (default 50000,5000: the projector's largest insert).
@@ -42,6 +42,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'load-rate': { type: 'string', default: '20000' },
     'max-batch': { type: 'string', default: '50000,5000' },
+    'seed-only': { type: 'boolean', default: false },
   },
 });
 const DECISIONS = Number(values.decisions);
@@ -76,6 +77,11 @@ if (!reused) {
   if (values.data) writeFileSync(shapeFile, JSON.stringify(shape));
 }
 const seedSeconds = (Date.now() - seedStarted) / 1000;
+if (values['seed-only']) {
+  process.stderr.write(`seeded in ${seedSeconds.toFixed(0)} s; measure with --data ${dir}\n`);
+  await ch.close();
+  process.exit(0);
+}
 const rows = await countAuthDecisions(ch, shape.workspaceId);
 
 const logger = createLogger('bench-query', 'warn');

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEmbeddedDriver } from '@keytrail/clickhouse';
 import { sleep } from '@keytrail/core';
@@ -58,8 +59,13 @@ describe('keytrail up SIGKILLed while ingest batches are in flight', () => {
         KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS: '6000',
       };
       const { events, expected } = makeDecisions(TOTAL, { seed: 40 + run });
+      // Each process's log (debug: one line per batch insert, with its token and kept rows) stays
+      // in the data folder, so a failed count can be traced to the batch that caused it.
+      let starts = 0;
       const start = async () => {
-        const proc = spawnKeytrail(['up'], env);
+        const proc = spawnKeytrail(['up'], { ...env, KEYTRAIL_LOG_LEVEL: 'debug' });
+        const log = join(dataDir, `keytrail-${starts++}.log`);
+        proc.child.once('exit', () => writeFileSync(log, proc.output()));
         await proc.waitForOutput(/Keytrail is up at/);
         return proc;
       };
@@ -125,9 +131,40 @@ describe('keytrail up SIGKILLed while ingest batches are in flight', () => {
       const ch = createEmbeddedDriver({ path: join(dataDir, 'clickhouse') });
       try {
         await expectExactCounts(ch, expected);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n${insertsRedoneWithOtherRows(dataDir)}`, { cause: err });
       } finally {
         await ch.close();
       }
     },
   );
 });
+
+/**
+ * What the logs of a failed run say about its inserts: a token inserted again with other rows
+ * would leave the tables that took the first attempt apart from those that took the redo.
+ */
+function insertsRedoneWithOtherRows(dataDir: string): string {
+  // token → "kept/dropped" of each attempt → the logs it was seen in
+  const byToken = new Map<string, Map<string, string[]>>();
+  for (const file of readdirSync(dataDir).filter((f) => f.startsWith('keytrail-') && f.endsWith('.log')))
+    for (const line of readFileSync(join(dataDir, file), 'utf8').split('\n')) {
+      if (!line.includes('"inserting batch"')) continue;
+      const entry = JSON.parse(line) as { token: string; kept: number; dropped: number };
+      const attempts = byToken.get(entry.token) ?? new Map<string, string[]>();
+      const rows = `kept ${entry.kept}, dropped ${entry.dropped}`;
+      attempts.set(rows, [...(attempts.get(rows) ?? []), file]);
+      byToken.set(entry.token, attempts);
+    }
+  const differing = [...byToken].filter(([, attempts]) => attempts.size > 1);
+  return `Logs in ${dataDir}: ${byToken.size} batches; ${
+    differing.length === 0
+      ? 'no token was inserted twice with other rows'
+      : differing
+          .map(
+            ([token, attempts]) =>
+              `${token}: ${[...attempts].map(([rows, files]) => `${rows} in ${files.join(', ')}`).join(' / ')}`,
+          )
+          .join('; ')
+  }`;
+}

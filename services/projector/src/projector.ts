@@ -212,6 +212,8 @@ export function createProjector(options: ProjectorOptions): Projector {
     // 5. Insert, retried with capped backoff while ClickHouse is away (the partition waits). Rows
     //    ClickHouse refuses on their own are split off deterministically and dead-lettered.
     const token = dedupToken(topic, partition, first, last);
+    // What a redo must repeat exactly: the same token with other rows would leave tables apart.
+    logger.debug({ token, kept: kept.length, dropped, deadLetters: deadLetters.length }, 'inserting batch');
     const timer = metrics.insertSeconds.startTimer();
     const refused = await retry(
       async () => {
