@@ -40,24 +40,19 @@ export const BUCKET_FLOOR = {
 } as const satisfies Record<UsageGranularity, string>;
 
 // One fixed statement per rollup table: the table name comes from the closed map above, never
-// from a request; every value is a bound parameter. One row per bucket: the inner query sums per
-// outcome and keeps latency as t-digest states, the outer one merges them across outcomes.
+// from a request; every value is a bound parameter. One row per bucket, aggregated once: counts
+// per outcome as a map, latency by merging the bucket's t-digest states straight into quantiles
+// (merging them per outcome first, then across outcomes, cost a second pass over every state).
 const KEY_USAGE_SQL = Object.fromEntries(
   Object.entries(KEY_USAGE_TABLES).map(([granularity, table]) => [
     granularity,
-    `SELECT start, groupArray((outcome, requests)) AS outcomes, sum(cost) AS cost,
+    `SELECT bucket AS start, sumMap(map(outcome, requests)) AS outcomes, sum(cost) AS cost,
             sum(latency_count) AS latency_count,
             quantilesTDigestMerge(0.5, 0.9, 0.99)(latency) AS latency
-     FROM (
-       SELECT bucket AS start, outcome, sum(requests) AS requests, sum(cost) AS cost,
-              sum(latency_count) AS latency_count,
-              quantilesTDigestMergeState(0.5, 0.9, 0.99)(latency) AS latency
-       FROM ${table}
-       WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
-         AND bucket >= ${BUCKET_FLOOR[granularity as UsageGranularity]}({from:DateTime64(3, 'UTC')})
-         AND bucket < {to:DateTime64(3, 'UTC')}
-       GROUP BY start, outcome
-     )
+     FROM ${table}
+     WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
+       AND bucket >= ${BUCKET_FLOOR[granularity as UsageGranularity]}({from:DateTime64(3, 'UTC')})
+       AND bucket < {to:DateTime64(3, 'UTC')}
      GROUP BY start
      ORDER BY start`,
   ]),
@@ -82,7 +77,7 @@ export function outcomeCounts(outcomes: [Outcome, number][]): {
 
 interface KeyUsageRow {
   start: string;
-  outcomes: [Outcome, number][];
+  outcomes: Partial<Record<Outcome, number>>;
   cost: number;
   latency_count: number;
   latency: number[];
@@ -99,7 +94,7 @@ export async function getKeyUsage(ch: ClickHouseDriver, params: KeyUsageParams):
   return rows.map(
     (row): UsageBucket => ({
       start: parseClickHouseTime(row.start).toISOString(),
-      ...outcomeCounts(row.outcomes),
+      ...outcomeCounts(Object.entries(row.outcomes) as [Outcome, number][]),
       cost: row.cost,
       latency_ms:
         row.latency_count > 0
