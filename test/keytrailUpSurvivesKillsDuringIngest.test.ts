@@ -150,7 +150,12 @@ function insertsRedoneWithOtherRows(dataDir: string): string {
   for (const file of readdirSync(dataDir).filter((f) => f.startsWith('keytrail-') && f.endsWith('.log')))
     for (const line of readFileSync(join(dataDir, file), 'utf8').split('\n')) {
       if (!line.includes('"inserting batch"')) continue;
-      const entry = JSON.parse(line) as { token: string; kept: number; dropped: number };
+      let entry: { token: string; kept: number; dropped: number };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        continue; // the last line of a process killed while it wrote
+      }
       const attempts = byToken.get(entry.token) ?? new Map<string, string[]>();
       const rows = `kept ${entry.kept}, dropped ${entry.dropped}`;
       attempts.set(rows, [...(attempts.get(rows) ?? []), file]);
