@@ -7,13 +7,15 @@
  * (compression.type on the topic: the broker compresses, the consumer still decompresses).
  * Prints bytes per event on disk (the partitions' log segments), producer and consumer CPU per
  * event (this process), the broker's CPU per event (/proc), and produce and consume rates.
- *   npx tsx bench/kafkaCompression.ts [--events 200000] [--batch 1000] [--only none,zstd,…]
+ * zstd runs at the default level and at each of --zstd-levels (contenders zstd-3, zstd-9, …).
+ *   npx tsx bench/kafkaCompression.ts [--events 200000] [--batch 1000] [--only none,zstd,zstd-9,…]
+ *     [--zstd-levels 3,9]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { KafkaCompression } from '@keytrail/core';
+import { type KafkaCompression, kafkaZstdLevel } from '@keytrail/core';
 import { type AuthDecision, authDecisionKey, createEventCodec, eventFromJson } from '@keytrail/events';
 import {
   compressionType,
@@ -31,15 +33,20 @@ const { values } = parseArgs({
     events: { type: 'string', default: '200000' },
     batch: { type: 'string', default: '1000' },
     only: { type: 'string' },
+    'zstd-levels': { type: 'string', default: '3,9' },
   },
 });
 const EVENTS = Number(values.events);
 const BATCH = Number(values.batch);
+/** zstd levels measured beside the default one, each as its own contender (zstd-3, …). */
+const ZSTD_LEVELS = values['zstd-levels'].split(',').filter(Boolean).map(Number);
 
 interface Contender {
   name: string;
   producer: KafkaCompression;
   topicSide?: 'zstd' | 'lz4';
+  /** zstd level of the producer; the default level otherwise. */
+  zstdLevel?: number;
 }
 const ALL_CONTENDERS: Contender[] = [
   { name: 'none', producer: 'none' },
@@ -47,6 +54,11 @@ const ALL_CONTENDERS: Contender[] = [
   { name: 'snappy (producer)', producer: 'snappy' },
   { name: 'lz4 (producer)', producer: 'lz4' },
   { name: 'zstd (producer)', producer: 'zstd' },
+  ...ZSTD_LEVELS.map((level) => ({
+    name: `zstd-${level} (producer)`,
+    producer: 'zstd' as const,
+    zstdLevel: level,
+  })),
   { name: 'zstd (topic)', producer: 'none', topicSide: 'zstd' },
   { name: 'lz4 (topic)', producer: 'none', topicSide: 'lz4' },
 ];
@@ -117,6 +129,7 @@ try {
       ],
     });
     await waitForTopicLeaders(admin, [topic]);
+    registerKafkaCodecs({ zstdLevel: contender.zstdLevel ?? kafkaZstdLevel() });
     process.stderr.write(`${contender.name}: producing…\n`);
     const producer = createIdempotentProducer(kafka);
     await producer.connect();
@@ -185,7 +198,7 @@ try {
 }
 
 console.log(
-  `\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}; ${messages.length.toLocaleString('en')} decisions of ${avroBytes.toFixed(0)} bytes (Avro + key), batches of ${BATCH}, 3 partitions\n`,
+  `\n${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}; ${messages.length.toLocaleString('en')} decisions of ${avroBytes.toFixed(0)} bytes (Avro + key), batches of ${BATCH}, 3 partitions; zstd (producer) is level ${kafkaZstdLevel()}, the default\n`,
 );
 const head = [
   'codec',

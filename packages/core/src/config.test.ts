@@ -28,9 +28,11 @@ describe('loadConfig', () => {
       KEYTRAIL_WEBHOOK_ALLOW_PRIVATE: '1',
       KEYTRAIL_WEBHOOK_RETRY_SCALE: '1000',
       KEYTRAIL_KAFKA_COMPRESSION: 'lz4',
+      KEYTRAIL_KAFKA_ZSTD_LEVEL: '3',
     });
     expect(config).toEqual({
       kafkaCompression: 'lz4',
+      kafkaZstdLevel: 3,
       rawTtlDays: 30,
       dedupWindowHours: 48,
       ingest: { maxEvents: 5_000, maxBytes: 5 * 1024 * 1024, requestsPerSecond: 200 },
@@ -62,6 +64,10 @@ describe('loadConfig', () => {
     [{ KEYTRAIL_WEBHOOK_ALLOW_PRIVATE: 'maybe' }, /KEYTRAIL_WEBHOOK_ALLOW_PRIVATE/],
     [{ KEYTRAIL_WEBHOOK_RETRY_SCALE: '0' }, /KEYTRAIL_WEBHOOK_RETRY_SCALE/],
     [
+      { KEYTRAIL_KAFKA_ZSTD_LEVEL: '22' },
+      /KEYTRAIL_KAFKA_ZSTD_LEVEL: "22" is not a whole number from 1 to 19/,
+    ],
+    [
       { KEYTRAIL_KAFKA_COMPRESSION: 'brotli' },
       /KEYTRAIL_KAFKA_COMPRESSION: "brotli" is not one of none, gzip/,
     ],
@@ -71,6 +77,7 @@ describe('loadConfig', () => {
 
   it('compresses with zstd unless told otherwise', () => {
     expect(loadConfig({}).kafkaCompression).toBe('zstd');
+    expect(loadConfig({}).kafkaZstdLevel).toBe(8);
     expect(loadConfig({ KEYTRAIL_KAFKA_COMPRESSION: 'none' }).kafkaCompression).toBe('none');
   });
 

@@ -15,6 +15,8 @@ export interface KeytrailConfig {
   topicPrefix: string;
   /** Codec of every record batch Keytrail produces (KEYTRAIL_KAFKA_COMPRESSION, default zstd). */
   kafkaCompression: KafkaCompression;
+  /** zstd level when that codec is used (KEYTRAIL_KAFKA_ZSTD_LEVEL, 1 to 19, default 8). */
+  kafkaZstdLevel: number;
   /** Days raw auth decisions are kept in ClickHouse. */
   rawTtlDays: number;
   /** Hours within which a re-sent event_id is recognised and counted once. */
@@ -68,6 +70,16 @@ export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as c
 export type KafkaCompression = (typeof KAFKA_COMPRESSIONS)[number];
 /** What producers use when nothing is configured: chosen by bench/kafkaCompression.ts (bench/README.md). */
 export const DEFAULT_KAFKA_COMPRESSION: KafkaCompression = 'zstd';
+/** Its level, also chosen by bench/kafkaCompression.ts: ≤ 60 bytes a decision on disk. */
+export const DEFAULT_ZSTD_LEVEL = 8;
+
+/**
+ * The zstd level producers use (KEYTRAIL_KAFKA_ZSTD_LEVEL). Exported on its own because every
+ * thread that compresses (a producer thread too) reads it where it registers its codecs.
+ */
+export function kafkaZstdLevel(env: NodeJS.ProcessEnv = process.env): number {
+  return wholeNumber(env, 'KEYTRAIL_KAFKA_ZSTD_LEVEL', DEFAULT_ZSTD_LEVEL, 19);
+}
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_TOPIC_PREFIX = 'keytrail.';
@@ -172,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KeytrailConfig
   }
   return {
     kafkaCompression: kafkaCompression(env),
+    kafkaZstdLevel: kafkaZstdLevel(env),
     rawTtlDays: wholeNumber(env, 'KEYTRAIL_RAW_TTL_DAYS', 90),
     dedupWindowHours: wholeNumber(env, 'KEYTRAIL_DEDUP_WINDOW_HOURS', 24),
     ingest: {

@@ -25,4 +25,25 @@ describe('Kafka record-batch codecs', () => {
     const noise = randomBytes(100_000);
     expect(await zstdDecode(await zstdEncode(noise))).toEqual(noise);
   });
+
+  it('zstd: reads a frame that does not state its size, as the broker writes for a topic-side codec', async () => {
+    // A frame built by hand: magic, a descriptor with no content size (window 1 KiB), two raw blocks.
+    const blockHeader = (size: number, last: boolean) => {
+      const value = (last ? 1 : 0) | (size << 3); // block type 0 = raw
+      return Buffer.from([value & 0xff, (value >> 8) & 0xff, (value >> 16) & 0xff]);
+    };
+    const first = sample.subarray(0, 1000);
+    const second = sample.subarray(1000, 1800);
+    const frame = Buffer.concat([
+      Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00]),
+      blockHeader(first.length, false),
+      first,
+      blockHeader(second.length, true),
+      second,
+    ]);
+    expect(await zstdDecode(frame)).toEqual(sample.subarray(0, 1800));
+    expect(await zstdDecode(Buffer.concat([frame, await zstdEncode(sample)]))).toEqual(
+      Buffer.concat([sample.subarray(0, 1800), sample]),
+    );
+  });
 });

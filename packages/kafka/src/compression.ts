@@ -1,13 +1,14 @@
-import { compress as zstdCompress, decompress as zstdDecompress, init as zstdInit } from '@bokuweb/zstd-wasm';
-import type { KafkaCompression } from '@keytrail/core';
+import { type KafkaCompression, kafkaZstdLevel } from '@keytrail/core';
+import { Decoder as ZstdDecoder, Encoder as ZstdEncoder } from '@toondepauw/node-zstd';
 import kafkajs from 'kafkajs';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
 
 /**
  * Record-batch compression. kafkajs has gzip built in; the other codecs Kafka knows come from
- * packages that install on Node 20 without a build step: `snappy` and `lz4-napi` (prebuilt
- * napi-rs binaries) and `@bokuweb/zstd-wasm` (WebAssembly). Every codec is registered wherever
+ * packages that install on Node 20 without a build step, prebuilt napi-rs binaries: `snappy`,
+ * `lz4-napi` and `@toondepauw/node-zstd` (libzstd; 2.4× less CPU than the WebAssembly build
+ * Keytrail used before at level 3, bench/README.md "Kafka bytes"). Every codec is registered wherever
  * Keytrail talks to Kafka, so a consumer reads a batch whatever codec its producer, or the
  * topic's `compression.type`, chose. Which one producers use is configuration
  * (KEYTRAIL_KAFKA_COMPRESSION, @keytrail/core); the default is what bench/kafkaCompression.ts chose.
@@ -49,40 +50,36 @@ export function snappyDecode(data: Buffer): Buffer {
   return Buffer.concat(blocks);
 }
 
-/** zstd level 3 (zstd's own default): most of the ratio for a fraction of the CPU of higher levels. */
-const ZSTD_LEVEL = 3;
-let zstdReady: Promise<void> | undefined;
-/** The WebAssembly module loads once, on first use. */
-function zstdLoaded(): Promise<void> {
-  zstdReady ??= zstdInit();
-  return zstdReady;
-}
-
-export async function zstdEncode(data: Buffer): Promise<Buffer> {
-  await zstdLoaded();
-  const out = zstdCompress(data, ZSTD_LEVEL);
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-}
+// zstd level 8 by default (DEFAULT_ZSTD_LEVEL, @keytrail/core), chosen by bench/kafkaCompression.ts
+// on simulated decisions: 59.1 bytes an event on disk against 63.9 at level 3, for 6.6 CPU-µs an
+// event to compress (level 3: 1.6; the WebAssembly build at level 3, used before: 3.9). Level 9
+// stores no fewer; past it a byte costs ten times as much.
+// Made on first use: a bad KEYTRAIL_KAFKA_ZSTD_LEVEL is loadConfig's error to report, not an import's.
+let zstdEncoder: ZstdEncoder | undefined;
+const zstdDecoder = new ZstdDecoder();
 
 /**
- * A frame that does not say its size (the broker's own zstd, for a topic-side compression.type)
- * is decompressed into a buffer that doubles until it fits, up to 256 MiB.
+ * On the calling thread: the binding's async form costs 70–570 µs more a call (a batch of 1 to
+ * 30 KB) waiting for libuv's thread pool, and a producer waits for it before it sends.
  */
-export async function zstdDecode(data: Buffer): Promise<Buffer> {
-  await zstdLoaded();
-  for (let heap = 4 * 2 ** 20; ; heap *= 2) {
-    try {
-      const out = zstdDecompress(data, { defaultHeapSize: heap });
-      return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-    } catch (err) {
-      if (heap >= 256 * 2 ** 20) throw err;
-    }
-  }
+export function zstdEncode(data: Buffer): Buffer {
+  zstdEncoder ??= new ZstdEncoder(kafkaZstdLevel());
+  return zstdEncoder.encodeSync(data);
+}
+
+/** Reads frames with or without a content size (the broker's own zstd, for a topic-side compression.type, writes none). */
+export function zstdDecode(data: Buffer): Buffer {
+  return zstdDecoder.decodeSync(data);
 }
 
 let registered = false;
-/** Registers snappy, LZ4 and zstd with kafkajs (once per process; gzip is built in). */
-export function registerKafkaCodecs(): void {
+/**
+ * Registers snappy, LZ4 and zstd with kafkajs (once per process; gzip is built in). zstd
+ * compresses at KEYTRAIL_KAFKA_ZSTD_LEVEL; `zstdLevel` overrides it for every zstd producer of
+ * the process (benches that compare levels).
+ */
+export function registerKafkaCodecs(options: { zstdLevel?: number } = {}): void {
+  if (options.zstdLevel !== undefined) zstdEncoder = new ZstdEncoder(options.zstdLevel);
   if (registered) return;
   registered = true;
   const codecs = CompressionCodecs as unknown as Record<number, () => unknown>;
