@@ -105,12 +105,12 @@ function nonEmpty(value: string | undefined): string | undefined {
   return trimmed ? trimmed : undefined;
 }
 
-function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, max = 100_000): number {
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, max = 100_000, min = 1): number {
   const text = nonEmpty(env[name]);
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!/^\d+$/.test(text) || value < 1 || value > max) {
-    throw new KeytrailError('BAD_REQUEST', `${name}: "${text}" is not a whole number from 1 to ${max}`);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new KeytrailError('BAD_REQUEST', `${name}: "${text}" is not a whole number from ${min} to ${max}`);
   }
   return value;
 }
@@ -122,7 +122,7 @@ function optionalWholeNumber(
   min: number,
   max: number,
 ): number | undefined {
-  return nonEmpty(env[name]) === undefined ? undefined : wholeNumber(env, name, min, max);
+  return nonEmpty(env[name]) === undefined ? undefined : wholeNumber(env, name, min, max, min);
 }
 
 /** A yes/no variable: 1/true/yes or 0/false/no (or unset). */

@@ -1,0 +1,93 @@
+import { createEventCodec, type KeytrailEvent } from '@keytrail/events';
+import { type BatchProducer, topicNames } from '@keytrail/kafka';
+import { describe, expect, it } from 'vitest';
+import { createEventPublisher } from './publisher.ts';
+
+/**
+ * The publisher's grouping with a producer that records each request and answers when told to:
+ * what reaches a real broker is the integration suite's (test/endToEndUsage, the kills tests).
+ */
+function recordingProducer() {
+  const requests: { decisions: number }[] = [];
+  const pending: (() => void)[] = [];
+  const producer: BatchProducer = {
+    connect: async () => {},
+    disconnect: async () => {},
+    send: async () => {},
+    sendBatch: ({ topicMessages }) => {
+      requests.push({ decisions: topicMessages.reduce((n, t) => n + t.messages.length, 0) });
+      return new Promise((resolve) => pending.push(() => resolve(undefined)));
+    },
+  };
+  const acknowledge = () => {
+    for (const ack of pending.splice(0)) ack();
+  };
+  return { producer, requests, acknowledge };
+}
+
+const decisions = (n: number): KeytrailEvent[] =>
+  Array.from({ length: n }, (_, i) => ({
+    kind: 'auth_decision',
+    event: {
+      event_id: `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`,
+      occurred_at: Date.UTC(2026, 11, 3),
+      workspace_id: 'ws_1',
+      request_id: `req_${i}`,
+      key_id: `key_${i % 7}`,
+      key_prefix: null,
+      presented_key_hash: null,
+      key_env: 'LIVE',
+      credential: 'API_KEY',
+      key_type: 'SECRET',
+      session_id: null,
+      end_user_id: null,
+      resource: null,
+      method: 'GET',
+      route: '/v1/things',
+      required_scope: null,
+      granted_scopes: [],
+      outcome: 'ALLOWED',
+      http_status: 200,
+      deprecated_key: false,
+      rate_limit: null,
+      quota: null,
+      latency_ms: 1.5,
+      cost: 0,
+      client_ip: null,
+      origin: null,
+      user_agent: null,
+      region: null,
+      source: null,
+    },
+  }));
+
+const setup = () => {
+  const recording = recordingProducer();
+  const publisher = createEventPublisher({
+    producer: recording.producer,
+    codec: createEventCodec(),
+    topics: topicNames('test.'),
+  });
+  return { ...recording, publisher };
+};
+
+describe('event publisher grouping', () => {
+  it('sends a call at once; calls that arrive during a request share the next, and each resolves on its own acknowledgement', async () => {
+    const { publisher, requests, acknowledge } = setup();
+    let done = 0;
+    const first = publisher.publish(decisions(100)).then(() => done++);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(requests.map((r) => r.decisions)).toEqual([100]);
+    const during = [1, 2, 3].map(() => publisher.publish(decisions(50)).then(() => done++));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(requests).toHaveLength(1);
+    acknowledge();
+    await first;
+    await new Promise((r) => setTimeout(r, 5));
+    expect(requests.map((r) => r.decisions)).toEqual([100, 150]);
+    expect(done).toBe(1);
+    acknowledge();
+    await Promise.all(during);
+    expect(done).toBe(4);
+  });
+});
