@@ -1,4 +1,5 @@
 import { createEventCodec, type KeytrailEvent } from '@keytrail/events';
+import { fullAuthDecision } from '@keytrail/events/fixtures';
 import { type BatchProducer, topicNames } from '@keytrail/kafka';
 import { describe, expect, it } from 'vitest';
 import { createEventPublisher } from './publisher.ts';
@@ -28,37 +29,7 @@ function recordingProducer() {
 const decisions = (n: number): KeytrailEvent[] =>
   Array.from({ length: n }, (_, i) => ({
     kind: 'auth_decision',
-    event: {
-      event_id: `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`,
-      occurred_at: Date.UTC(2026, 11, 3),
-      workspace_id: 'ws_1',
-      request_id: `req_${i}`,
-      key_id: `key_${i % 7}`,
-      key_prefix: null,
-      presented_key_hash: null,
-      key_env: 'LIVE',
-      credential: 'API_KEY',
-      key_type: 'SECRET',
-      session_id: null,
-      end_user_id: null,
-      resource: null,
-      method: 'GET',
-      route: '/v1/things',
-      required_scope: null,
-      granted_scopes: [],
-      outcome: 'ALLOWED',
-      http_status: 200,
-      deprecated_key: false,
-      rate_limit: null,
-      quota: null,
-      latency_ms: 1.5,
-      cost: 0,
-      client_ip: null,
-      origin: null,
-      user_agent: null,
-      region: null,
-      source: null,
-    },
+    event: fullAuthDecision({ event_id: `01900000-0000-7000-8000-${String(i).padStart(12, '0')}` }),
   }));
 
 const setup = () => {
