@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_KAFKA_COMPRESSION, type KafkaCompression, newEventId } from '@keytrail/core';
+import { DEFAULT_KAFKA_COMPRESSION, type KafkaCompression, kafkaZstdLevel, newEventId } from '@keytrail/core';
 import { createEmitter, type EmitterStats } from '@keytrail/emitter';
 import { authDecisionKey, createEventCodec } from '@keytrail/events';
 import { fullAuthDecision } from '@keytrail/events/fixtures';
@@ -57,7 +57,11 @@ const broker = createLocalBroker({ dataDir, heap: '1g' });
 await broker.start();
 try {
   const prefix = `bench.emitter.${Date.now()}.`;
-  const kafka = createKafka({ brokers: broker.brokers, clientId: 'bench-emitter' });
+  const kafka = createKafka({
+    brokers: broker.brokers,
+    clientId: 'bench-emitter',
+    zstdLevel: kafkaZstdLevel(),
+  });
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topicNames(prefix), { partitions: 3, replicationFactor: 1 });

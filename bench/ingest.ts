@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { kafkaZstdLevel } from '@keytrail/core';
 import { type AuthDecision, authDecisionKey, createEventCodec, eventFromJson } from '@keytrail/events';
 import {
   createIdempotentProducer,
@@ -144,7 +145,11 @@ try {
     return { key: authDecisionKey(event), value: codec.encode('auth_decision', event) };
   });
   const encoded = Array.from({ length: Number(values.connections) }, () => perRequest).flat();
-  const kafka = createKafka({ brokers: broker.brokers, clientId: 'bench-ingest-ceiling' });
+  const kafka = createKafka({
+    brokers: broker.brokers,
+    clientId: 'bench-ingest-ceiling',
+    zstdLevel: kafkaZstdLevel(),
+  });
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
   const topic = topicNames(prefix).authDecisions;

@@ -30,7 +30,12 @@ import {
   migrate,
   toDateTime64Text,
 } from '@keytrail/clickhouse';
-import { createLogger, DEFAULT_KAFKA_COMPRESSION, type KafkaCompression } from '@keytrail/core';
+import {
+  createLogger,
+  DEFAULT_KAFKA_COMPRESSION,
+  type KafkaCompression,
+  kafkaZstdLevel,
+} from '@keytrail/core';
 import {
   type AuthDecision,
   authDecisionKey,
@@ -321,7 +326,7 @@ async function produceSteadily(
     const event = { ...e, workspace_id: 'ws_steady' };
     return { key: authDecisionKey(event), value: codec.encode('auth_decision', event) };
   });
-  const kafka = createKafka({ brokers, clientId: 'bench-steady' });
+  const kafka = createKafka({ brokers, clientId: 'bench-steady', zstdLevel: kafkaZstdLevel() });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const tick = 100;

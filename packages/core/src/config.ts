@@ -74,8 +74,8 @@ export const DEFAULT_KAFKA_COMPRESSION: KafkaCompression = 'zstd';
 export const DEFAULT_ZSTD_LEVEL = 8;
 
 /**
- * The zstd level producers use (KEYTRAIL_KAFKA_ZSTD_LEVEL). Exported on its own because every
- * thread that compresses (a producer thread too) reads it where it registers its codecs.
+ * The zstd level producers use (KEYTRAIL_KAFKA_ZSTD_LEVEL), as loadConfig reads it; exported for
+ * benches that take the level from the environment as the services do.
  */
 export function kafkaZstdLevel(env: NodeJS.ProcessEnv = process.env): number {
   return wholeNumber(env, 'KEYTRAIL_KAFKA_ZSTD_LEVEL', DEFAULT_ZSTD_LEVEL, 19);

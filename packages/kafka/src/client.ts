@@ -56,6 +56,12 @@ export interface CreateKafkaOptions {
   retry?: KafkaConfig['retry'];
   /** Codec of the batches this client's producers send (default DEFAULT_KAFKA_COMPRESSION). */
   compression?: KafkaCompression;
+  /**
+   * zstd level (1 to 19, default DEFAULT_ZSTD_LEVEL). kafkajs holds one codec per type for the
+   * whole process, so the level set here holds for every zstd producer of the process; a
+   * producer thread connects with these options and so compresses at it too.
+   */
+  zstdLevel?: number;
 }
 
 /** The options of each client made by createKafka (a producer thread connects with them). */
@@ -68,7 +74,7 @@ export function clientOptions(kafka: Kafka): Readonly<CreateKafkaOptions> | unde
 
 export function createKafka(options: CreateKafkaOptions): Kafka {
   // Every consumer of this process can then read a batch whatever its codec.
-  registerKafkaCodecs();
+  registerKafkaCodecs({ zstdLevel: options.zstdLevel });
   const kafka = new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,

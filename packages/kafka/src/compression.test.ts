@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { compressSync } from 'snappy';
 import { describe, expect, it } from 'vitest';
-import { snappyDecode, snappyEncode, zstdDecode, zstdEncode } from './compression.ts';
+import { clientOptions, createKafka } from './client.ts';
+import {
+  currentZstdLevel,
+  registerKafkaCodecs,
+  snappyDecode,
+  snappyEncode,
+  zstdDecode,
+  zstdEncode,
+} from './compression.ts';
 
 const sample = Buffer.concat(
   Array.from({ length: 500 }, (_, i) =>
@@ -45,5 +53,26 @@ describe('Kafka record-batch codecs', () => {
     expect(await zstdDecode(Buffer.concat([frame, await zstdEncode(sample)]))).toEqual(
       Buffer.concat([sample.subarray(0, 1800), sample]),
     );
+  });
+});
+
+describe('zstd level', () => {
+  it("is the process's, set by createKafka and carried in the options a producer thread connects with", () => {
+    const before = currentZstdLevel();
+    try {
+      const kafka = createKafka({ brokers: ['localhost:1'], clientId: 'level-test', zstdLevel: 1 });
+      expect(currentZstdLevel()).toBe(1);
+      expect(clientOptions(kafka)?.zstdLevel).toBe(1);
+      const fast = zstdEncode(sample).length;
+      createKafka({ brokers: ['localhost:1'], clientId: 'level-test', zstdLevel: 19 });
+      expect(zstdEncode(sample).length).toBeLessThan(fast);
+      // A client that names no level leaves the process's as it is.
+      createKafka({ brokers: ['localhost:1'], clientId: 'level-test' });
+      expect(currentZstdLevel()).toBe(19);
+      expect(() => registerKafkaCodecs({ zstdLevel: 20 })).toThrow(/1 to 19/);
+      expect(() => registerKafkaCodecs({ zstdLevel: 2.5 })).toThrow(/1 to 19/);
+    } finally {
+      registerKafkaCodecs({ zstdLevel: before });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { type KafkaCompression, kafkaZstdLevel } from '@keytrail/core';
+import { DEFAULT_ZSTD_LEVEL, type KafkaCompression } from '@keytrail/core';
 import { Decoder as ZstdDecoder, Encoder as ZstdEncoder } from '@toondepauw/node-zstd';
 import kafkajs from 'kafkajs';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
@@ -54,7 +54,9 @@ export function snappyDecode(data: Buffer): Buffer {
 // on simulated decisions: 59.1 bytes an event on disk against 63.9 at level 3, for 6.6 CPU-µs an
 // event to compress (level 3: 1.6; the WebAssembly build at level 3, used before: 3.9). Level 9
 // stores no fewer; past it a byte costs ten times as much.
-// Made on first use: a bad KEYTRAIL_KAFKA_ZSTD_LEVEL is loadConfig's error to report, not an import's.
+// kafkajs keeps one codec per type for the whole process, so the level is the process's: set by
+// createKafka's `zstdLevel` (loadConfig's KEYTRAIL_KAFKA_ZSTD_LEVEL), made on first compression.
+let zstdLevel = DEFAULT_ZSTD_LEVEL;
 let zstdEncoder: ZstdEncoder | undefined;
 const zstdDecoder = new ZstdDecoder();
 
@@ -63,7 +65,7 @@ const zstdDecoder = new ZstdDecoder();
  * 30 KB) waiting for libuv's thread pool, and a producer waits for it before it sends.
  */
 export function zstdEncode(data: Buffer): Buffer {
-  zstdEncoder ??= new ZstdEncoder(kafkaZstdLevel());
+  zstdEncoder ??= new ZstdEncoder(zstdLevel);
   return zstdEncoder.encodeSync(data);
 }
 
@@ -73,13 +75,24 @@ export function zstdDecode(data: Buffer): Buffer {
 }
 
 let registered = false;
+/** The zstd level this process's producers compress at. */
+export function currentZstdLevel(): number {
+  return zstdLevel;
+}
+
 /**
  * Registers snappy, LZ4 and zstd with kafkajs (once per process; gzip is built in). zstd
- * compresses at KEYTRAIL_KAFKA_ZSTD_LEVEL; `zstdLevel` overrides it for every zstd producer of
- * the process (benches that compare levels).
+ * compresses at DEFAULT_ZSTD_LEVEL until a call names `zstdLevel` (1 to 19), which then holds
+ * for every zstd producer of the process: createKafka passes its own.
  */
-export function registerKafkaCodecs(options: { zstdLevel?: number } = {}): void {
-  if (options.zstdLevel !== undefined) zstdEncoder = new ZstdEncoder(options.zstdLevel);
+export function registerKafkaCodecs(options: { zstdLevel?: number | undefined } = {}): void {
+  const level = options.zstdLevel;
+  if (level !== undefined && level !== zstdLevel) {
+    if (!Number.isInteger(level) || level < 1 || level > 19)
+      throw new RangeError(`zstd level must be a whole number from 1 to 19, got ${level}`);
+    zstdLevel = level;
+    zstdEncoder = undefined;
+  }
   if (registered) return;
   registered = true;
   const codecs = CompressionCodecs as unknown as Record<number, () => unknown>;

@@ -45,7 +45,13 @@ export async function connectKafka(
     partitions = config.topics.partitions ?? 3;
     replicationFactor = 1;
   }
-  const kafka = createKafka({ brokers, clientId: 'keytrail', logger, compression: config.kafkaCompression });
+  const kafka = createKafka({
+    brokers,
+    clientId: 'keytrail',
+    logger,
+    compression: config.kafkaCompression,
+    zstdLevel: config.kafkaZstdLevel,
+  });
   const topics = topicNames(config.topicPrefix);
   const admin = kafka.admin();
   await admin.connect();
