@@ -11,7 +11,7 @@
  * migration (so every contender feeds the same rollups). Prints a table; nothing is asserted.
  *
  *   npx tsx bench/projector.ts [--events 300000] [--steady-rate 20000] [--steady-seconds 10]
- *                              [--only keytrail,kafka-engine,bulk,bulk-container] [--partitions-concurrently 1]
+ *                              [--only keytrail,kafka-engine,bulk,bulk-container] [--partitions-per-insert N]
  *                              [--cpu-prof <folder>] [--compression zstd] [--partitions 3]
  *   BENCH_NODE_FLAGS="--max-semi-space-size=64" passes Node flags to each contender's process.
  */
@@ -64,8 +64,8 @@ const { values } = parseArgs({
     'steady-seconds': { type: 'string', default: '10' },
     /** Partitions of the bench's topics: each is an insert of its own per cycle. */
     partitions: { type: 'string', default: '3' },
-    /** The projector's partitionsConcurrently. */
-    'partitions-concurrently': { type: 'string', default: '1' },
+    /** The projector's partitionsPerInsert (default: every partition a fetch brings). */
+    'partitions-per-insert': { type: 'string' },
     /** Run only these contenders (comma-separated: keytrail, keytrail-compressed, kafka-engine, bulk, bulk-container). */
     only: { type: 'string', default: 'keytrail,keytrail-compressed,kafka-engine,bulk,bulk-container' },
     compression: { type: 'string', default: DEFAULT_KAFKA_COMPRESSION },
@@ -176,7 +176,9 @@ async function runKeytrail(
     logger: createLogger('bench', 'warn'),
     metrics: new Registry(),
     groupId: projectorGroupId(prefix),
-    partitionsConcurrently: Number(values['partitions-concurrently']),
+    ...(values['partitions-per-insert']
+      ? { partitionsPerInsert: Number(values['partitions-per-insert']) }
+      : {}),
   });
   const started = Date.now();
   const cpu = process.cpuUsage();
@@ -384,7 +386,9 @@ function runChild(child: string, brokers: string[], prefix: string): Promise<Res
         `--events=${EVENTS}`,
         `--steady-rate=${values['steady-rate']}`,
         `--steady-seconds=${values['steady-seconds']}`,
-        `--partitions-concurrently=${values['partitions-concurrently']}`,
+        ...(values['partitions-per-insert']
+          ? [`--partitions-per-insert=${values['partitions-per-insert']}`]
+          : []),
         `--compression=${values.compression}`,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },

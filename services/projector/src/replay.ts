@@ -186,7 +186,9 @@ export async function replayProjections(options: ReplayOptions): Promise<ReplayR
             const first = BigInt(chunk[0]!.offset);
             const last = BigInt(chunk.at(-1)!.offset);
             await sink.insert(target, kept, {
-              settings: insertSettings(dedupToken(batch.topic, batch.partition, first, last)),
+              settings: insertSettings(
+                dedupToken(batch.topic, [{ partition: batch.partition, first, last }]),
+              ),
             });
             rememberRows(kept, window);
             result.events += kept.length;

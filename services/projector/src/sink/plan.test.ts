@@ -6,15 +6,42 @@ const offsets = (from: number, to: number) =>
 
 describe('deterministic batches', () => {
   it('round-trips a plan through offset metadata', () => {
-    expect(parsePlanMetadata('100', formatPlanMetadata(149n))).toEqual({ first: 100n, last: 149n });
+    expect(parsePlanMetadata('100', formatPlanMetadata(149n), 3)).toEqual({
+      first: 100n,
+      last: 149n,
+      slices: [{ partition: 3, first: 100n, last: 149n }],
+    });
   });
 
-  it.each([null, '', 'not json', '{"v":2,"last":"5"}', '{"v":1,"last":"50"}'])(
-    'ignores metadata %j that is not a plan for the committed offset',
-    (metadata) => {
-      expect(parsePlanMetadata('100', metadata)).toBeNull();
-    },
-  );
+  it('round-trips a plan of several partitions, read from any of them', () => {
+    const slices = [
+      { partition: 2, first: 7n, last: 9n },
+      { partition: 0, first: 100n, last: 149n },
+    ];
+    const sorted = [slices[1]!, slices[0]!];
+    expect(parsePlanMetadata('100', formatPlanMetadata(149n, slices), 0)).toEqual({
+      first: 100n,
+      last: 149n,
+      slices: sorted,
+    });
+    expect(parsePlanMetadata('7', formatPlanMetadata(9n, slices), 2)?.slices).toEqual(sorted);
+    // Committed against the wrong partition or offset, it is not this partition's plan.
+    expect(parsePlanMetadata('7', formatPlanMetadata(9n, slices), 1)).toBeNull();
+    expect(parsePlanMetadata('8', formatPlanMetadata(9n, slices), 2)).toBeNull();
+  });
+
+  it.each([
+    null,
+    '',
+    'not json',
+    '{"v":2,"last":"5"}',
+    '{"v":1,"last":"50"}',
+    '{"v":3,"last":"120"}',
+    '{"v":2,"last":"120","batch":[[0,"100","120"]]}',
+    '{"v":2,"last":"120","batch":[[0,"100","120"],[1,"x"]]}',
+  ])('ignores metadata %j that is not a plan for the committed offset', (metadata) => {
+    expect(parsePlanMetadata('100', metadata)).toBeNull();
+  });
 
   it('without a plan takes up to maxEvents messages', () => {
     expect(nextBatchEnd(offsets(0, 9), 0, 4, null)).toBe(3);
@@ -35,7 +62,15 @@ describe('deterministic batches', () => {
     expect(nextBatchEnd([10n, 11n, 13n, 14n], 0, 100, { first: 10n, last: 12n })).toBe(1);
   });
 
-  it('names the batch by topic, partition and offsets', () => {
-    expect(dedupToken('keytrail.auth-decisions', 2, 100n, 149n)).toBe('keytrail.auth-decisions/2/100-149');
+  it('names the batch by topic, partitions and offsets', () => {
+    expect(dedupToken('keytrail.auth-decisions', [{ partition: 2, first: 100n, last: 149n }])).toBe(
+      'keytrail.auth-decisions/2/100-149',
+    );
+    const slices = [
+      { partition: 1, first: 5n, last: 9n },
+      { partition: 0, first: 100n, last: 149n },
+    ];
+    expect(dedupToken('t', slices)).toBe('t/0/100-149+1/5-9');
+    expect(dedupToken('t', [...slices].reverse())).toBe('t/0/100-149+1/5-9');
   });
 });

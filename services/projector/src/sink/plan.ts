@@ -1,42 +1,81 @@
 /**
- * Deterministic batches. Before a batch is inserted, its last offset is committed to Kafka as
- * the group's offset metadata (the offset itself stays at the batch's first message). After a
- * crash, whoever owns the partition next reads that plan and re-forms exactly the same batch, so
- * the re-insert carries the same deduplication token and ClickHouse discards it.
+ * Deterministic batches. A batch is one insert: a run of messages from one or more partitions of
+ * a topic (a slice each). Before it is inserted, each slice's partition commits its first offset
+ * with the plan as the offset metadata: its own last offset and, for a batch of several
+ * partitions, every slice of the batch. After a crash, whoever owns the partitions next reads
+ * that plan and re-forms exactly the same batch, so the re-insert carries the same deduplication
+ * token and ClickHouse discards it. The plan-aware assignor (assigner.ts) hands every partition
+ * of a pending batch to one member, so the batch can always be re-formed whole.
  */
-export interface BatchPlan {
-  /** First offset of the planned batch (= the committed offset). */
+
+/** One partition's part of a batch: offsets first..last, inclusive. */
+export interface BatchSlice {
+  partition: number;
   first: bigint;
-  /** Last offset, inclusive. */
   last: bigint;
 }
 
-const PLAN_VERSION = 1;
+export interface BatchPlan {
+  /** First offset of the planned batch in this partition (= the committed offset). */
+  first: bigint;
+  /** Last offset in this partition, inclusive. */
+  last: bigint;
+  /** Every slice of the batch, this partition's among them, by partition; one for a batch of one partition. */
+  slices: BatchSlice[];
+}
 
-export function formatPlanMetadata(last: bigint): string {
-  return JSON.stringify({ v: PLAN_VERSION, last: last.toString() });
+/** v1: one partition's batch (what every version writes for a batch of one partition). v2: a batch of several. */
+const SINGLE_PLAN = 1;
+const MULTI_PLAN = 2;
+
+/** The metadata a partition commits before its batch: `last` is its own slice's end. */
+export function formatPlanMetadata(last: bigint, slices: readonly BatchSlice[] = []): string {
+  if (slices.length <= 1) return JSON.stringify({ v: SINGLE_PLAN, last: last.toString() });
+  return JSON.stringify({
+    v: MULTI_PLAN,
+    last: last.toString(),
+    batch: slices.map((s) => [s.partition, s.first.toString(), s.last.toString()]),
+  });
 }
 
 /** Reads a plan from committed metadata; null when there is none (or it is not ours). */
 export function parsePlanMetadata(
   committedOffset: string,
   metadata: string | null | undefined,
+  partition = 0,
 ): BatchPlan | null {
   if (!metadata) return null;
   try {
-    const parsed = JSON.parse(metadata) as { v?: number; last?: string };
-    if (parsed.v !== PLAN_VERSION || typeof parsed.last !== 'string') return null;
+    const parsed = JSON.parse(metadata) as { v?: number; last?: string; batch?: unknown };
+    if (typeof parsed.last !== 'string') return null;
     const first = BigInt(committedOffset);
     const last = BigInt(parsed.last);
-    return first >= 0n && last >= first ? { first, last } : null;
+    if (first < 0n || last < first) return null;
+    if (parsed.v === SINGLE_PLAN) return { first, last, slices: [{ partition, first, last }] };
+    if (parsed.v !== MULTI_PLAN || !Array.isArray(parsed.batch) || parsed.batch.length < 2) return null;
+    const slices = parsed.batch.map((entry: unknown): BatchSlice => {
+      if (!Array.isArray(entry) || entry.length !== 3) throw new Error('not a slice');
+      const [p, f, l] = entry as [unknown, unknown, unknown];
+      if (!Number.isInteger(p) || typeof f !== 'string' || typeof l !== 'string')
+        throw new Error('not a slice');
+      return { partition: p as number, first: BigInt(f), last: BigInt(l) };
+    });
+    const own = slices.find((s) => s.partition === partition);
+    // The plan must describe this partition's own slice as its offset and metadata do.
+    if (!own || own.first !== first || own.last !== last) return null;
+    return { first, last, slices: [...slices].sort((a, b) => a.partition - b.partition) };
   } catch {
     return null;
   }
 }
 
-/** The insert_deduplication_token of a batch: same topic, partition and offsets → same token. */
-export function dedupToken(topic: string, partition: number, first: bigint, last: bigint): string {
-  return `${topic}/${partition}/${first}-${last}`;
+/**
+ * The insert_deduplication_token of a batch: same topic, partitions and offsets → same token. A
+ * batch of one partition keeps the form it has always had (`topic/partition/first-last`).
+ */
+export function dedupToken(topic: string, slices: readonly BatchSlice[]): string {
+  const sorted = [...slices].sort((a, b) => a.partition - b.partition);
+  return `${topic}/${sorted.map((s) => `${s.partition}/${s.first}-${s.last}`).join('+')}`;
 }
 
 /**
@@ -48,7 +87,7 @@ export function nextBatchEnd(
   offsets: readonly bigint[],
   start: number,
   maxEvents: number,
-  plan: BatchPlan | null,
+  plan: Pick<BatchPlan, 'first' | 'last'> | null,
 ): number {
   const firstOffset = offsets[start];
   if (firstOffset === undefined) return -1;
