@@ -79,10 +79,17 @@ const chdb = JSON.parse(
 };
 
 const rows: [string, string, string][] = [
+  // The target is the sustained rate; "from start" adds the projector's start-up (group
+  // join, window rebuild, first fetch: about 2 s), a third of a 300,000-event run on a fast VM.
   [
-    'projector / direct bulk insert, RowBinary (the ceiling), from start',
-    ratio(keytrail.eventsPerSecond, r.bulk?.eventsPerSecond),
+    'projector, sustained / direct bulk insert, RowBinary (the ceiling)',
+    ratio(keytrail.sustainedPerSecond, r.bulk?.eventsPerSecond),
     '≥ 0.7×',
+  ],
+  [
+    'projector / direct bulk insert, RowBinary, from start',
+    ratio(keytrail.eventsPerSecond, r.bulk?.eventsPerSecond),
+    '',
   ],
   [
     'projector / direct bulk insert, Avro container, from start',
