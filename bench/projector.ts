@@ -62,7 +62,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '300000' },
     'steady-rate': { type: 'string', default: '20000' },
     'steady-seconds': { type: 'string', default: '10' },
-    /** Partitions of the bench's topics: each is an insert of its own per cycle. */
+    /** Partitions of the bench's topics (a fetch's partitions share an insert; see --partitions-per-insert). */
     partitions: { type: 'string', default: '3' },
     /** The projector's partitionsPerInsert (default: every partition a fetch brings). */
     'partitions-per-insert': { type: 'string' },

@@ -40,7 +40,7 @@ describe('deterministic batches', () => {
     '{"v":2,"last":"120","batch":[[0,"100","120"]]}',
     '{"v":2,"last":"120","batch":[[0,"100","120"],[1,"x"]]}',
   ])('ignores metadata %j that is not a plan for the committed offset', (metadata) => {
-    expect(parsePlanMetadata('100', metadata)).toBeNull();
+    expect(parsePlanMetadata('100', metadata, 0)).toBeNull();
   });
 
   it('without a plan takes up to maxEvents messages', () => {

@@ -38,11 +38,11 @@ export function formatPlanMetadata(last: bigint, slices: readonly BatchSlice[] =
   });
 }
 
-/** Reads a plan from committed metadata; null when there is none (or it is not ours). */
+/** Reads `partition`'s plan from its committed offset and metadata; null when there is none (or it is not ours). */
 export function parsePlanMetadata(
   committedOffset: string,
   metadata: string | null | undefined,
-  partition = 0,
+  partition: number,
 ): BatchPlan | null {
   if (!metadata) return null;
   try {
