@@ -16,8 +16,10 @@ import { describe, expect, it } from 'vitest';
 import {
   expectExactCounts,
   groupLag,
+  joinGroupIdle,
   makeDecisions,
   produceDecisions,
+  readTopic,
   waitFor,
   withProjectorFixture,
 } from './kit/index.ts';
@@ -34,21 +36,13 @@ describe('a batch that spans partitions', () => {
         await produceDecisions(kafka, topics, events);
         const groupId = projectorGroupId(prefix);
 
-        // The first SLICE messages of every partition, read outside the projector's group.
+        // The first SLICE messages of every partition (each partition's arrive in offset order).
         const byPartition = new Map<number, KafkaMessage[]>();
-        const reader = kafka.consumer({ groupId: `${prefix}reader` });
-        await reader.connect();
-        await reader.subscribe({ topic: topics.authDecisions, fromBeginning: true });
-        await reader.run({
-          eachBatch: async ({ batch }) => {
-            const have = byPartition.get(batch.partition) ?? [];
-            byPartition.set(batch.partition, [...have, ...batch.messages].slice(0, SLICE));
-          },
-        });
-        await waitFor('every partition read', () =>
-          Array.from({ length: PARTITIONS }, (_, p) => byPartition.get(p)?.length === SLICE).every(Boolean),
-        );
-        await reader.disconnect();
+        for (const message of await readTopic(kafka, topics.authDecisions, events.length)) {
+          const have = byPartition.get(message.partition) ?? [];
+          if (have.length < SLICE) byPartition.set(message.partition, [...have, message]);
+        }
+        expect([...byPartition.values()].map((m) => m.length)).toEqual(Array(PARTITIONS).fill(SLICE));
 
         // What a member did before it crashed: it committed the plan of one batch over all three
         // partitions, and ClickHouse took the batch (raw table and every view) under its token.
@@ -71,12 +65,7 @@ describe('a batch that spans partitions', () => {
         await sink.insert(ch, rows, {
           settings: insertSettings(dedupToken(topics.authDecisions, slices)),
         });
-        const planner = kafka.consumer({ groupId });
-        await planner.connect();
-        await planner.subscribe({ topic: topics.authDecisions, fromBeginning: true });
-        const joined = new Promise((resolve) => planner.on(planner.events.GROUP_JOIN, resolve));
-        await planner.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => {} });
-        await joined;
+        const planner = await joinGroupIdle(kafka, groupId, topics.authDecisions);
         await planner.commitOffsets(
           slices.map((s) => ({
             topic: topics.authDecisions,

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   expectExactCounts,
   groupLag,
+  joinGroupIdle,
   makeDecisions,
   produceDecisions,
   waitFor,
@@ -19,12 +20,7 @@ describe('a member of an older version in the group', () => {
       await produceDecisions(kafka, topics, events);
       const groupId = projectorGroupId(prefix);
       // What a projector before the plan-aware assignor was: a kafkajs member offering round-robin.
-      const older = kafka.consumer({ groupId });
-      await older.connect();
-      await older.subscribe({ topic: topics.authDecisions, fromBeginning: true });
-      const joined = new Promise((resolve) => older.on(older.events.GROUP_JOIN, resolve));
-      await older.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => {} });
-      await joined;
+      const older = await joinGroupIdle(kafka, groupId, topics.authDecisions);
 
       const errors: string[] = [];
       const base = createLogger('older-member', 'warn');

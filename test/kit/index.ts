@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { type ClickHouseDriver, createHttpDriver, migrate } from '@keytrail/clickhouse';
 import { sleep } from '@keytrail/core';
 import { createKafka, ensureTopics, freePort, type Topics, topicNames } from '@keytrail/kafka';
-import type { Kafka } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import { inject } from 'vitest';
 
 export { freePort } from '@keytrail/kafka';
@@ -248,18 +248,35 @@ export async function readTopic(
   topic: string,
   count: number,
   timeoutMs = 60_000,
-): Promise<import('kafkajs').KafkaMessage[]> {
-  const messages: import('kafkajs').KafkaMessage[] = [];
+): Promise<(import('kafkajs').KafkaMessage & { partition: number })[]> {
+  const messages: (import('kafkajs').KafkaMessage & { partition: number })[] = [];
   const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}` });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => void messages.push({ ...message, partition }),
+    });
     await waitFor(`${count} messages on ${topic}`, () => messages.length >= count, timeoutMs);
     return messages;
   } finally {
     await consumer.disconnect();
   }
+}
+
+/**
+ * Joins `groupId` as a plain kafkajs member (round-robin, as a projector before the plan-aware
+ * assignor was) that takes `topic`'s partitions and processes nothing; resolves once it is in the
+ * group. Disconnect it to leave.
+ */
+export async function joinGroupIdle(kafka: Kafka, groupId: string, topic: string): Promise<Consumer> {
+  const member = kafka.consumer({ groupId });
+  await member.connect();
+  await member.subscribe({ topic, fromBeginning: true });
+  const joined = new Promise((resolve) => member.on(member.events.GROUP_JOIN, resolve));
+  await member.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => {} });
+  await joined;
+  return member;
 }
 
 /** A dead letter as tests check it: its key, original bytes and headers as text. */

@@ -72,13 +72,15 @@ export type KafkaCompression = (typeof KAFKA_COMPRESSIONS)[number];
 export const DEFAULT_KAFKA_COMPRESSION: KafkaCompression = 'zstd';
 /** Its level, also chosen by bench/kafkaCompression.ts: ≤ 60 bytes a decision on disk. */
 export const DEFAULT_ZSTD_LEVEL = 8;
+/** The levels a producer may be given (libzstd's regular ones). */
+export const ZSTD_LEVELS = { min: 1, max: 19 } as const;
 
 /**
  * The zstd level producers use (KEYTRAIL_KAFKA_ZSTD_LEVEL), as loadConfig reads it; exported for
  * benches that take the level from the environment as the services do.
  */
 export function kafkaZstdLevel(env: NodeJS.ProcessEnv = process.env): number {
-  return wholeNumber(env, 'KEYTRAIL_KAFKA_ZSTD_LEVEL', DEFAULT_ZSTD_LEVEL, 19);
+  return wholeNumber(env, 'KEYTRAIL_KAFKA_ZSTD_LEVEL', DEFAULT_ZSTD_LEVEL, ZSTD_LEVELS.max, ZSTD_LEVELS.min);
 }
 
 export const DEFAULT_PORT = 8080;

@@ -1,4 +1,4 @@
-import { DEFAULT_ZSTD_LEVEL, type KafkaCompression } from '@keytrail/core';
+import { DEFAULT_ZSTD_LEVEL, type KafkaCompression, ZSTD_LEVELS } from '@keytrail/core';
 import { Decoder as ZstdDecoder, Encoder as ZstdEncoder } from '@toondepauw/node-zstd';
 import kafkajs from 'kafkajs';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
@@ -74,22 +74,25 @@ export function zstdDecode(data: Buffer): Buffer {
   return zstdDecoder.decodeSync(data);
 }
 
-let registered = false;
 /** The zstd level this process's producers compress at. */
 export function currentZstdLevel(): number {
   return zstdLevel;
 }
 
+let registered = false;
+
 /**
  * Registers snappy, LZ4 and zstd with kafkajs (once per process; gzip is built in). zstd
- * compresses at DEFAULT_ZSTD_LEVEL until a call names `zstdLevel` (1 to 19), which then holds
+ * compresses at DEFAULT_ZSTD_LEVEL until a call names `zstdLevel` (ZSTD_LEVELS), which then holds
  * for every zstd producer of the process: createKafka passes its own.
  */
 export function registerKafkaCodecs(options: { zstdLevel?: number | undefined } = {}): void {
   const level = options.zstdLevel;
   if (level !== undefined && level !== zstdLevel) {
-    if (!Number.isInteger(level) || level < 1 || level > 19)
-      throw new RangeError(`zstd level must be a whole number from 1 to 19, got ${level}`);
+    if (!Number.isInteger(level) || level < ZSTD_LEVELS.min || level > ZSTD_LEVELS.max)
+      throw new RangeError(
+        `zstd level must be a whole number from ${ZSTD_LEVELS.min} to ${ZSTD_LEVELS.max}, got ${level}`,
+      );
     zstdLevel = level;
     zstdEncoder = undefined;
   }

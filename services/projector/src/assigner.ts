@@ -31,17 +31,18 @@ export function assignPartitions(
   const members = [...memberIds].sort();
   const assignment = new Map<string, Record<string, number[]>>(members.map((m) => [m, {}]));
   if (members.length === 0) return assignment;
-  const exists = new Set(partitions.map((p) => `${p.topic}|${p.partition}`));
+  const keyOf = (p: TopicPartition) => `${p.topic}|${p.partition}`;
+  const exists = new Set(partitions.map(keyOf));
   const claimed = new Set<string>();
   const units: TopicPartition[][] = [];
   for (const batch of pending) {
     const unit = [...new Set(batch.partitions)]
       .map((partition) => ({ topic: batch.topic, partition }))
-      .filter((p) => exists.has(`${p.topic}|${p.partition}`) && !claimed.has(`${p.topic}|${p.partition}`));
-    for (const p of unit) claimed.add(`${p.topic}|${p.partition}`);
+      .filter((p) => exists.has(keyOf(p)) && !claimed.has(keyOf(p)));
+    for (const p of unit) claimed.add(keyOf(p));
     if (unit.length > 0) units.push(unit);
   }
-  for (const p of partitions) if (!claimed.has(`${p.topic}|${p.partition}`)) units.push([p]);
+  for (const p of partitions) if (!claimed.has(keyOf(p))) units.push([p]);
   const byTopicPartition = (a: TopicPartition, b: TopicPartition) =>
     a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1;
   units.sort((a, b) => b.length - a.length || byTopicPartition(a[0]!, b[0]!));

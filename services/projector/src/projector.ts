@@ -82,6 +82,8 @@ interface Part {
 interface Gathering {
   owner: Consumer;
   sink: Sink;
+  /** "new:topic", or "plan:token" for a batch re-formed from its plan. */
+  key: string;
   parts: Part[];
   events: number;
   /** A batch re-formed from its plan: its slices, all of which must be here. */
@@ -383,11 +385,16 @@ export function createProjector(options: ProjectorOptions): Projector {
     metrics.batchSize.observe(parts.reduce((n, p) => n + p.messages.length, 0));
   };
 
-  /** Inserts the gathering's parts as one batch and settles every part's wait with the outcome. */
-  const release = (key: string, gathering: Gathering) => {
+  /** Closes `gathering` to newcomers (a later slice opens the next one). */
+  const close = (gathering: Gathering) => {
     clearTimeout(gathering.timer);
     const open = gatherings.get(gathering.owner);
-    if (open?.get(key) === gathering) open.delete(key);
+    if (open?.get(gathering.key) === gathering) open.delete(gathering.key);
+  };
+
+  /** Inserts the gathering's parts as one batch and settles every part's wait with the outcome. */
+  const release = (gathering: Gathering) => {
+    close(gathering);
     flush(gathering.owner, gathering.sink, gathering.parts, gathering.planned).then(
       () => {
         for (const w of gathering.waiting) w.resolve(true);
@@ -396,6 +403,50 @@ export function createProjector(options: ProjectorOptions): Projector {
         for (const w of gathering.waiting) w.reject(err);
       },
     );
+  };
+
+  /** A re-formed batch whose partitions did not all come: each of its slices waits for redelivery. */
+  const abandon = (gathering: Gathering, planned: readonly BatchSlice[]) => {
+    close(gathering);
+    const here = new Set(gathering.parts.map((p) => p.partition));
+    logger.warn(
+      {
+        topic: gathering.parts[0]?.topic,
+        waitingFor: planned.filter((s) => !here.has(s.partition)).map((s) => s.partition),
+      },
+      'a batch interrupted after its plan waits for all of its partitions; fetching again',
+    );
+    for (const w of gathering.waiting) w.resolve(false);
+  };
+
+  /** Opens the gathering `key` of `owner`, inserted (or, re-formed, abandoned) when its time is up. */
+  const openGathering = (
+    owner: Consumer,
+    sink: Sink,
+    key: string,
+    planned: BatchSlice[] | null,
+  ): Gathering => {
+    const gathering: Gathering = {
+      owner,
+      sink,
+      key,
+      parts: [],
+      events: 0,
+      planned,
+      timer: undefined,
+      waiting: [],
+    };
+    gathering.timer = setTimeout(
+      () => (planned ? abandon(gathering, planned) : release(gathering)),
+      planned ? PLANNED_WAIT_MS : GATHER_MS,
+    );
+    let open = gatherings.get(owner);
+    if (!open) {
+      open = new Map();
+      gatherings.set(owner, open);
+    }
+    open.set(key, gathering);
+    return gathering;
   };
 
   /**
@@ -410,47 +461,15 @@ export function createProjector(options: ProjectorOptions): Projector {
     const plan = part.state.plan;
     const planned = plan && plan.first === BigInt(part.messages[0]!.offset) ? plan.slices : null;
     const key = planned ? `plan:${dedupToken(part.topic, planned)}` : `new:${part.topic}`;
-    const open = gatherings.get(owner) ?? new Map<string, Gathering>();
-    gatherings.set(owner, open);
-    let gathering = open.get(key);
-    if (!gathering) {
-      const created: Gathering = {
-        owner,
-        sink,
-        parts: [],
-        events: 0,
-        planned,
-        timer: undefined,
-        waiting: [],
-      };
-      created.timer = setTimeout(
-        () => {
-          if (!planned) return release(key, created);
-          if (open.get(key) === created) open.delete(key);
-          const here = new Set(created.parts.map((p) => p.partition));
-          logger.warn(
-            {
-              topic: part.topic,
-              waitingFor: planned.filter((s) => !here.has(s.partition)).map((s) => s.partition),
-            },
-            'a batch interrupted after its plan waits for all of its partitions; fetching again',
-          );
-          for (const w of created.waiting) w.resolve(false);
-        },
-        planned ? PLANNED_WAIT_MS : GATHER_MS,
-      );
-      open.set(key, created);
-      gathering = created;
-    }
-    const joined = gathering;
+    const gathering = gatherings.get(owner)?.get(key) ?? openGathering(owner, sink, key, planned);
     return new Promise<boolean>((resolve, reject) => {
-      joined.parts.push(part);
-      joined.events += part.messages.length;
-      joined.waiting.push({ resolve, reject });
+      gathering.parts.push(part);
+      gathering.events += part.messages.length;
+      gathering.waiting.push({ resolve, reject });
       const full = planned
-        ? joined.parts.length >= planned.length
-        : joined.events >= maxBatchEvents || joined.parts.length >= partitionsPerInsert;
-      if (full) release(key, joined);
+        ? gathering.parts.length >= planned.length
+        : gathering.events >= maxBatchEvents || gathering.parts.length >= partitionsPerInsert;
+      if (full) release(gathering);
     });
   };
 
