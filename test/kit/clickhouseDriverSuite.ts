@@ -284,6 +284,53 @@ export function clickHouseDriverSuite(
       expect(buckets).toEqual([expected(0), expected(2)]);
     });
 
+    it('reports latency quantiles from the histogram within its error, and from t-digests for older buckets', async () => {
+      const ws = `ws_latency_${name.replace(/\W/g, '')}`;
+      const hour = (h: number) => Date.UTC(2026, 10, 22, h);
+      // Hour 4: 2,000 latencies spread over four decades; hour 5: one decision.
+      const spread = (i: number) => Math.round(0.05 * 1.0046 ** i * 1000) / 1000;
+      const rows = decisionRows(2_001, (i) => ({
+        workspace_id: ws,
+        key_id: 'key_1',
+        occurred_at: i < 2_000 ? hour(4) + i : hour(5) + 1,
+        outcome: 'ALLOWED',
+        latency_ms: i < 2_000 ? spread(i) : 7.25,
+      }));
+      await insertAuthDecisions(ch, rows, { settings: { insert_deduplication_token: `latency/${ws}` } });
+      // Hour 3 as a rollup written before migration 0018: a t-digest and no histogram.
+      await ch.command(
+        `INSERT INTO key_usage_hour (workspace_id, key_id, bucket, outcome, key_env, requests, latency, latency_count)
+         SELECT '${ws}', 'key_1', toDateTime('2026-11-22 03:00:00', 'UTC'), 'ALLOWED', 'live', 3,
+                quantilesTDigestState(0.5, 0.9, 0.99)(x), 3
+         FROM (SELECT arrayJoin([10., 20., 30.]) AS x)`,
+      );
+      const buckets = await getKeyUsage(ch, {
+        workspaceId: ws,
+        keyId: 'key_1',
+        from: new Date(hour(3)),
+        to: new Date(hour(6)),
+        granularity: 'hour',
+      });
+      expect(buckets.map((b) => b.start)).toEqual(
+        [hour(3), hour(4), hour(5)].map((t) => new Date(t).toISOString()),
+      );
+      expect(buckets[0]!.latency_ms).toEqual({ p50: 20, p90: 30, p99: 30 });
+      const exact = rows
+        .slice(0, 2_000)
+        .map((r) => r.event.latency_ms!)
+        .sort((a, b) => a - b);
+      const reported = buckets[1]!.latency_ms!;
+      for (const [q, value] of [
+        [0.5, reported.p50],
+        [0.9, reported.p90],
+        [0.99, reported.p99],
+      ] as const) {
+        const truth = exact[Math.ceil(q * exact.length) - 1]!;
+        expect(Math.abs(value - truth) / truth, `p${q * 100}: ${value} vs ${truth}`).toBeLessThan(0.091);
+      }
+      expect(buckets[2]!.latency_ms).toEqual({ p50: 7.25, p90: 7.25, p99: 7.25 });
+    });
+
     it('reports a bad statement as a KeytrailError that is not retriable', async () => {
       const err = await ch.query('SELECT (1 +').catch((e: unknown) => e);
       expect(isKeytrailError(err)).toBe(true);

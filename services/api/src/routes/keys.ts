@@ -192,6 +192,8 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
                     cost: { type: 'integer', description: 'Micro-credits' },
                     latency_ms: {
                       type: ['object', 'null'],
+                      description:
+                        'Quantiles of the reported latencies, each within 9.05 % of the exact value (a log-scale histogram, 4 buckets per octave); null when none reported',
                       properties: {
                         p50: { type: 'number' },
                         p90: { type: 'number' },
