@@ -1,32 +1,33 @@
--- Latency of the key usage rollups as a fixed log-scale histogram next to the t-digest. Merging
--- 720 hourly t-digests per request was half of a 30-day key usage query; adding 98 counters per
--- row costs a fifth of it. Layout (LATENCY_HISTOGRAM in src/tables/latencyHistogram.ts, keep the
--- two equal): bucket 0 holds latencies under 2^-6 ms, bucket i (1..96) [2^((i-1)/4 - 6),
--- 2^(i/4 - 6)) ms, bucket 97 everything from 2^18 ms (262 s); NULL latencies get 255, which the
--- Resample combinator leaves out. latency_min / latency_max clamp the estimate, so a bucket of
--- one decision reports its latency exactly.
+-- Latency of the key usage rollups as a log-scale histogram next to the t-digest: merging a hot
+-- key's 720 hourly t-digests was a third of a 30-day key usage query. Sparse (the buckets that
+-- hold latencies, as sumMap's (buckets, counts)): a fixed array of 98 counters per row made
+-- every granule a query touches 784 bytes a row to decompress, which cost a cold key more than
+-- its t-digests. Layout (LATENCY_HISTOGRAM in src/tables/latencyHistogram.ts, keep the two
+-- equal): bucket 0 holds latencies under 2^-6 ms, bucket i (1..96) [2^((i-1)/4 - 6),
+-- 2^(i/4 - 6)) ms, bucket 97 everything from 2^18 ms (262 s). latency_min / latency_max clamp the
+-- estimate, so a bucket of one decision reports its latency exactly.
 -- Rows written before this migration keep only the t-digest (rollups are kept forever, raw
 -- decisions are not, so there is nothing to rebuild them from): a bucket whose histogram counts
 -- fewer latencies than latency_count is answered from the t-digest, which the views keep writing.
 ALTER TABLE key_usage_minute
-    ADD COLUMN IF NOT EXISTS latency_histogram AggregateFunction(countResample(0, 98, 1), UInt8)
-        COMMENT 'Latencies per log-scale bucket (4 per octave from 2^-6 ms)' AFTER latency_count,
+    ADD COLUMN IF NOT EXISTS latency_histogram SimpleAggregateFunction(sumMap, Tuple(Array(UInt8), Array(UInt64)))
+        COMMENT 'Latencies per log-scale bucket (4 per octave from 2^-6 ms): (buckets, counts)' AFTER latency_count,
     ADD COLUMN IF NOT EXISTS latency_min SimpleAggregateFunction(min, Float64) DEFAULT inf
         COMMENT 'Smallest latency_ms; inf when none reported' AFTER latency_histogram,
     ADD COLUMN IF NOT EXISTS latency_max SimpleAggregateFunction(max, Float64) DEFAULT 0
         COMMENT 'Largest latency_ms' AFTER latency_min;
 
 ALTER TABLE key_usage_hour
-    ADD COLUMN IF NOT EXISTS latency_histogram AggregateFunction(countResample(0, 98, 1), UInt8)
-        COMMENT 'Latencies per log-scale bucket (4 per octave from 2^-6 ms)' AFTER latency_count,
+    ADD COLUMN IF NOT EXISTS latency_histogram SimpleAggregateFunction(sumMap, Tuple(Array(UInt8), Array(UInt64)))
+        COMMENT 'Latencies per log-scale bucket (4 per octave from 2^-6 ms): (buckets, counts)' AFTER latency_count,
     ADD COLUMN IF NOT EXISTS latency_min SimpleAggregateFunction(min, Float64) DEFAULT inf
         COMMENT 'Smallest latency_ms; inf when none reported' AFTER latency_histogram,
     ADD COLUMN IF NOT EXISTS latency_max SimpleAggregateFunction(max, Float64) DEFAULT 0
         COMMENT 'Largest latency_ms' AFTER latency_min;
 
 ALTER TABLE key_usage_day
-    ADD COLUMN IF NOT EXISTS latency_histogram AggregateFunction(countResample(0, 98, 1), UInt8)
-        COMMENT 'Latencies per log-scale bucket (4 per octave from 2^-6 ms)' AFTER latency_count,
+    ADD COLUMN IF NOT EXISTS latency_histogram SimpleAggregateFunction(sumMap, Tuple(Array(UInt8), Array(UInt64)))
+        COMMENT 'Latencies per log-scale bucket (4 per octave from 2^-6 ms): (buckets, counts)' AFTER latency_count,
     ADD COLUMN IF NOT EXISTS latency_min SimpleAggregateFunction(min, Float64) DEFAULT inf
         COMMENT 'Smallest latency_ms; inf when none reported' AFTER latency_histogram,
     ADD COLUMN IF NOT EXISTS latency_max SimpleAggregateFunction(max, Float64) DEFAULT 0
@@ -48,9 +49,10 @@ SELECT
     sum(ifNull(latency_ms, 0)) AS latency_sum,
     countIf(latency_ms IS NOT NULL) AS latency_count,
     -- Latencies are finite and >= 0 (checked at ingest); the inner greatest keeps log2 finite.
-    countResampleState(0, 98, 1)(
-        if(latency_ms IS NULL, 255,
-           toUInt8(least(97, greatest(0, floor(log2(greatest(assumeNotNull(latency_ms), 0.0078125) / 0.015625) * 4) + 1))))
+    sumMapIf(
+        ([toUInt8(least(97, greatest(0, floor(log2(greatest(assumeNotNull(latency_ms), 0.0078125) / 0.015625) * 4) + 1)))],
+         [toUInt64(1)]),
+        latency_ms IS NOT NULL
     ) AS latency_histogram,
     if(latency_count > 0, minIf(assumeNotNull(latency_ms), latency_ms IS NOT NULL), inf) AS latency_min,
     maxIf(assumeNotNull(latency_ms), latency_ms IS NOT NULL) AS latency_max,
@@ -73,7 +75,7 @@ SELECT
     quantilesTDigestMergeState(0.5, 0.9, 0.99)(latency) AS latency,
     sum(latency_sum) AS latency_sum,
     sum(latency_count) AS latency_count,
-    countResampleMergeState(0, 98, 1)(latency_histogram) AS latency_histogram,
+    sumMap(latency_histogram) AS latency_histogram,
     min(latency_min) AS latency_min,
     max(latency_max) AS latency_max,
     uniqExactMergeState(end_users) AS end_users,
@@ -95,7 +97,7 @@ SELECT
     quantilesTDigestMergeState(0.5, 0.9, 0.99)(latency) AS latency,
     sum(latency_sum) AS latency_sum,
     sum(latency_count) AS latency_count,
-    countResampleMergeState(0, 98, 1)(latency_histogram) AS latency_histogram,
+    sumMap(latency_histogram) AS latency_histogram,
     min(latency_min) AS latency_min,
     max(latency_max) AS latency_max,
     uniqExactMergeState(end_users) AS end_users,

@@ -11,7 +11,6 @@ import { tokenRoutes } from './routes/tokens.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { workspaceRoutes } from './routes/workspace.ts';
 
-export * from './query/csv.ts';
 export * from './query/cursor.ts';
 export * from './query/range.ts';
 export * from './routes/alerts.ts';

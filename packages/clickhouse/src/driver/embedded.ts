@@ -194,6 +194,18 @@ function embeddedView(engine: Engine, database: string): ClickHouseDriver {
         throw toClickHouseError(err, 'query failed');
       }
     },
+    async queryLines(sql: string, params?: QueryParams, settings?: QuerySettings) {
+      try {
+        const result = await run(reader, (session) =>
+          session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), {
+            format: 'TabSeparatedRaw',
+          }),
+        );
+        return result.text();
+      } catch (err) {
+        throw toClickHouseError(err, 'query failed');
+      }
+    },
     async *stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
       // A chdb connection has one streaming query at a time, and any other call on it ends the
       // stream ("No active streaming query"). So the stream holds the read connection from start

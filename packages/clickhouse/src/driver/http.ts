@@ -35,7 +35,7 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
   });
 
   // One SELECT, its values bound on the server, in the format the caller reads.
-  const select = <Format extends 'JSONEachRow' | 'TabSeparated'>(
+  const select = <Format extends 'JSONEachRow' | 'TabSeparated' | 'TabSeparatedRaw'>(
     sql: string,
     params: QueryParams | undefined,
     settings: QuerySettings | undefined,
@@ -73,6 +73,13 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
     async queryTabSeparated(sql: string, params?: QueryParams, settings?: QuerySettings) {
       try {
         return parseTabSeparated(await (await select(sql, params, settings, 'TabSeparated')).text());
+      } catch (err) {
+        throw toClickHouseError(err, 'query failed');
+      }
+    },
+    async queryLines(sql: string, params?: QueryParams, settings?: QuerySettings) {
+      try {
+        return await (await select(sql, params, settings, 'TabSeparatedRaw')).text();
       } catch (err) {
         throw toClickHouseError(err, 'query failed');
       }

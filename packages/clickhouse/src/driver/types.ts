@@ -34,6 +34,12 @@ export interface ClickHouseDriver {
    * for large pages, where building and parsing JSON would cost more than the query itself.
    */
   queryTabSeparated(sql: string, params?: QueryParams, settings?: QuerySettings): Promise<string[][]>;
+  /**
+   * A SELECT of one String column whose values are the output lines, as they are
+   * (TabSeparatedRaw: each value then a newline): for exports whose lines ClickHouse builds, so no
+   * row is parsed or formatted in JavaScript.
+   */
+  queryLines(sql: string, params?: QueryParams, settings?: QuerySettings): Promise<string>;
   /** Streams a SELECT row by row, for exports larger than memory. */
   stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings): AsyncIterable<Row>;
   /** Inserts rows (sent as JSON) into `table`: small writes such as tokens and migrations. */

@@ -8,10 +8,17 @@ function bucketOf(latencyMs: number): number {
   return Math.min(buckets - 1, Math.max(0, index));
 }
 
+// As sumMap returns it: the buckets that hold values, ascending, and their counts.
 function summarize(values: number[]) {
-  const counts = new Array<number>(LATENCY_HISTOGRAM.buckets).fill(0);
-  for (const v of values) counts[bucketOf(v)]! += 1;
-  return { counts, min: Math.min(...values), max: Math.max(...values) };
+  const byBucket = new Map<number, number>();
+  for (const v of values) byBucket.set(bucketOf(v), (byBucket.get(bucketOf(v)) ?? 0) + 1);
+  const buckets = [...byBucket.keys()].sort((a, b) => a - b);
+  return {
+    buckets,
+    counts: buckets.map((b) => byBucket.get(b)!),
+    min: Math.min(...values),
+    max: Math.max(...values),
+  };
 }
 
 function exactQuantile(values: number[], q: number): number {
@@ -56,7 +63,7 @@ describe('histogramQuantiles', () => {
   });
 
   it('returns null for an empty histogram, and counts what it holds', () => {
-    const empty = { counts: new Array<number>(LATENCY_HISTOGRAM.buckets).fill(0), min: Infinity, max: 0 };
+    const empty = { buckets: [], counts: [], min: Number.POSITIVE_INFINITY, max: 0 };
     expect(histogramQuantiles(empty, [0.5])).toBeNull();
     expect(histogramTotal(summarize([1, 2, 3]).counts)).toBe(3);
   });

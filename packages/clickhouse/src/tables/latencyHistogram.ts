@@ -1,6 +1,6 @@
 /**
  * The key usage rollups' latency histogram (migration 0018): fixed log-scale buckets, four per
- * octave, so merging buckets is adding counters and a quantile is found by walking them. Each
+ * octave, stored sparse, so merging buckets is adding counters and a quantile is found by walking them. Each
  * bucket spans a factor of 2^(1/4); its geometric middle is within 2^(1/8) - 1 = 9.05 % of any
  * value in it, and estimates are clamped to the observed min and max (so a bucket of one value,
  * or of equal values, is exact). Below 2^-6 ms (bucket 0) the error is under 0.008 ms instead.
@@ -20,8 +20,9 @@ function bucketMiddle(i: number): number {
 }
 
 export interface LatencySummary {
-  /** Counts per bucket, as countResampleMerge returns them. */
-  counts: number[];
+  /** The buckets that hold latencies, ascending, and how many each holds (sumMap's pair). */
+  buckets: readonly number[];
+  counts: readonly number[];
   /** Smallest and largest latency seen (clamp the estimates). */
   min: number;
   max: number;
@@ -39,11 +40,11 @@ export function histogramQuantiles(summary: LatencySummary, quantiles: readonly 
   return quantiles.map((q) => {
     const rank = Math.max(1, Math.ceil(q * total));
     let seen = 0;
-    let bucket = summary.counts.length - 1;
+    let bucket = summary.buckets.at(-1)!;
     for (let i = 0; i < summary.counts.length; i++) {
       seen += summary.counts[i]!;
       if (seen >= rank) {
-        bucket = i;
+        bucket = summary.buckets[i]!;
         break;
       }
     }

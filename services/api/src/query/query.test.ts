@@ -1,6 +1,5 @@
 import type { LifecycleHistoryRow } from '@keytrail/clickhouse';
 import { describe, expect, it } from 'vitest';
-import { csvCell, csvLine } from './csv.ts';
 import { createCursorCodec } from './cursor.ts';
 import { checkBuckets, parseRange } from './range.ts';
 import { describeTimeline } from './timeline.ts';
@@ -30,26 +29,6 @@ describe('cursors', () => {
     const cursor = codec.encode('keys', { at: 'x', id: 'y' });
     expect(() => codec.decode('decisions', cursor)).toThrow(/not one this API gave out/);
     expect(() => createCursorCodec('other').decode('keys', cursor)).toThrow(/not one this API gave out/);
-  });
-});
-
-describe('CSV cells', () => {
-  it.each([
-    ['=HYPERLINK("http://evil")', `"'=HYPERLINK(""http://evil"")"`],
-    ['+1', "'+1"],
-    ['-2', "'-2"],
-    ['@SUM(A1)', "'@SUM(A1)"],
-    ['\tx', "'\tx"],
-    ['a,b', '"a,b"'],
-    ['line\nbreak', '"line\nbreak"'],
-    ['eu_42', 'eu_42'],
-    ['', ''],
-  ])('%j → %j', (input, output) => {
-    expect(csvCell(input)).toBe(output);
-  });
-
-  it('leaves numbers as numbers, negative ones too', () => {
-    expect(csvLine(['2026-11-01', 'eu_1', 12, -3])).toBe('2026-11-01,eu_1,12,-3\r\n');
   });
 });
 

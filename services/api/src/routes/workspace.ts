@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import {
+  BILLING_CSV_HEADER,
   type BillingPeriod,
   type ClickHouseDriver,
   findDecisionsByRequestId,
@@ -14,7 +15,6 @@ import {
 } from '@keytrail/clickhouse';
 import { KeytrailError } from '@keytrail/core';
 import type { FastifyInstance } from 'fastify';
-import { csvLine } from '../query/csv.ts';
 import { checkBuckets, GRANULARITY_MS, type Granularity, isoTime, parseRange } from '../query/range.ts';
 import {
   BY_OUTCOME,
@@ -277,6 +277,7 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
         fromDay,
         toDay,
         period,
+        format,
         ...(limit ? { limit } : {}),
       });
       reply
@@ -285,23 +286,8 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
       // A generator that the response pulls from: one page in memory at a time, and the next page
       // is only read once the client has taken the previous one.
       async function* lines() {
-        if (format === 'csv')
-          yield csvLine(['period_start', 'end_user_id', 'billable_requests', 'cost_micros', 'keys']);
-        for await (const page of pages) {
-          let chunk = '';
-          for (const row of page)
-            chunk +=
-              format === 'csv'
-                ? csvLine([
-                    row.period_start,
-                    row.end_user_id,
-                    row.billable_requests,
-                    row.cost_micros,
-                    row.keys,
-                  ])
-                : `${JSON.stringify(row)}\n`;
-          yield chunk;
-        }
+        if (format === 'csv') yield BILLING_CSV_HEADER;
+        yield* pages;
       }
       return reply.send(Readable.from(lines()));
     },
