@@ -280,7 +280,7 @@ async function measureUnderLoad(maxBatch: number): Promise<{ rows: string[][]; n
   await gatewaysExited;
   const { sent } = JSON.parse(report) as { sent: number };
   const seconds = (Date.now() - loadStarted) / 1000;
-  // How busy the cores were: this process (API, projector, producer, ClickHouse) and the machine.
+  // How busy the cores were: this process (API, projector, ClickHouse) and the machine.
   const used = process.cpuUsage(cpuAtStart);
   const processShare = (used.user + used.system) / 1e6 / seconds / cpus().length;
   const machineShare = 1 - (machineIdle() - idleAtStart) / 1000 / seconds / cpus().length;

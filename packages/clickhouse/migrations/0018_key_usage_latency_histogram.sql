@@ -1,5 +1,5 @@
 -- Latency of the key usage rollups as a log-scale histogram next to the t-digest: merging a hot
--- key's 720 hourly t-digests was a third of a 30-day key usage query. Sparse (the buckets that
+-- key's 720 hourly t-digests was 40 to 70 % of a 30-day key usage query. Sparse (the buckets that
 -- hold latencies, as sumMap's (buckets, counts)): a fixed array of 98 counters per row made
 -- every granule a query touches 784 bytes a row to decompress, which cost a cold key more than
 -- its t-digests. Layout (LATENCY_HISTOGRAM in src/tables/latencyHistogram.ts, keep the two

@@ -43,7 +43,7 @@ export const BUCKET_FLOOR = {
 // One fixed statement per rollup table: the table name comes from the closed map above, never
 // from a request; every value is a bound parameter. One row per bucket, aggregated once: counts
 // per outcome as a map, latency as the bucket's histogram (latencyHistogram.ts), which a hot key
-// merges for two thirds of what its t-digests cost.
+// merges for about two thirds of what its t-digests cost.
 const KEY_USAGE_SQL = Object.fromEntries(
   Object.entries(KEY_USAGE_TABLES).map(([granularity, table]) => [
     granularity,
