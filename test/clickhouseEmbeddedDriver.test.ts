@@ -1,5 +1,13 @@
+import { appendFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { createEmbeddedDriver } from '@keytrail/clickhouse';
+import {
+  type ClickHouseDriver,
+  createEmbeddedDriver,
+  type DeduplicationRepair,
+  orphanedEntries,
+  parseDeduplicationLog,
+} from '@keytrail/clickhouse';
 import { describe, expect, it } from 'vitest';
 import { clickHouseDriverSuite } from './kit/clickhouseDriverSuite.ts';
 import { tempDir } from './kit/index.ts';
@@ -65,6 +73,63 @@ describe('embedded driver: streams and other calls on its connections', () => {
       expect(inserted).toBe(false);
       await insert;
       expect(await ch.query<{ c: number }>('SELECT count() AS c FROM big')).toEqual([{ c: 50_000_000 }]);
+    } finally {
+      await ch.close();
+    }
+  });
+});
+
+describe('embedded driver: a kill between the deduplication log and the part', () => {
+  it('lets the redo of the lost block in, keeps every other block deduplicated, and cuts a half-written record', async () => {
+    const path = tempDir('embedded-lost-part');
+    const insert = (ch: ClickHouseDriver, token: string, values: string) =>
+      ch.command(`INSERT INTO t SETTINGS insert_deduplication_token = '${token}' VALUES ${values}`);
+    const rows = async (ch: ClickHouseDriver) =>
+      (await ch.query<{ x: number }>('SELECT x FROM t ORDER BY x')).map((r) => r.x);
+
+    let ch = createEmbeddedDriver({ path });
+    await ch.command(
+      `CREATE TABLE t (x UInt64) ENGINE = MergeTree ORDER BY x PARTITION BY x % 2
+       SETTINGS non_replicated_deduplication_window = 100`,
+    );
+    await insert(ch, 'batch-1', '(1), (2)'); // two partitions: two parts, two log entries
+    await insert(ch, 'batch-2', '(3)');
+    const [{ path: tableDir } = { path: '' }] = await ch.query<{ path: string }>(
+      `SELECT data_paths[1] AS path FROM system.tables WHERE database = currentDatabase() AND name = 't'`,
+    );
+    const [lost] = await ch.query<{ name: string }>(
+      `SELECT name FROM system.parts WHERE table = 't' AND active AND partition_id = '0'`,
+    );
+    await ch.close();
+    // The state a SIGKILL leaves when it lands after ClickHouse logged batch-1's block of
+    // partition 0 and before it renamed the part into place: the entry, and no part.
+    rmSync(join(tableDir, lost!.name), { recursive: true });
+    const logFile = join(tableDir, 'deduplication_logs', 'deduplication_log_1.txt');
+    expect(
+      orphanedEntries(parseDeduplicationLog(readFileSync(logFile, 'utf8')), readdirSync(tableDir)),
+    ).toEqual([expect.objectContaining({ op: 'add', part: lost!.name })]);
+    appendFileSync(logFile, '1\t0_9_9'); // and a record cut by the kill
+
+    const repairs: DeduplicationRepair[] = [];
+    ch = createEmbeddedDriver({ path, onDeduplicationRepair: (r) => repairs.push(r) });
+    try {
+      expect(repairs).toEqual([expect.objectContaining({ table: 'default.t', part: lost!.name })]);
+      expect(await rows(ch)).toEqual([1, 3]);
+      // The redo of every batch: batch-1's lost block is written, its other block and batch-2 are not.
+      await insert(ch, 'batch-1', '(1), (2)');
+      await insert(ch, 'batch-2', '(3)');
+      await insert(ch, 'batch-3', '(5)');
+      expect(await rows(ch)).toEqual([1, 2, 3, 5]);
+    } finally {
+      await ch.close();
+    }
+    // The records appended after the cut one are still read at the next start.
+    ch = createEmbeddedDriver({ path, onDeduplicationRepair: (r) => repairs.push(r) });
+    try {
+      await insert(ch, 'batch-1', '(1), (2)');
+      await insert(ch, 'batch-3', '(5)');
+      expect(await rows(ch)).toEqual([1, 2, 3, 5]);
+      expect(repairs).toHaveLength(1);
     } finally {
       await ch.close();
     }

@@ -113,7 +113,15 @@ export async function connectClickHouse(
       'Set KEYTRAIL_CLICKHOUSE_URL: embedded ClickHouse belongs to one process, so separate services need a server.',
     );
   }
-  const ch = createClickHouseDriver({ url: config.clickhouseUrl, dataDir: config.dataDir });
+  const ch = createClickHouseDriver({
+    url: config.clickhouseUrl,
+    dataDir: config.dataDir,
+    onDeduplicationRepair: (repair) =>
+      logger.warn(
+        { table: repair.table, part: repair.part, blockId: repair.blockId },
+        'dropped a deduplication entry whose part a kill lost, so the redo of its batch is written',
+      ),
+  });
   lifecycle.add({ name: 'clickhouse', stop: () => ch.close() });
   await migrate(ch, { onApplied: (m) => logger.info(`migration ${m.name} applied`) });
   await applyRetention(ch, { rawTtlDays: config.rawTtlDays, dedupWindowHours: config.dedupWindowHours });

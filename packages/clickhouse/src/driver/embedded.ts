@@ -3,6 +3,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { ChdbQueryStream, Session } from 'chdb';
+import { type DeduplicationRepair, repairDeduplicationLogs } from './deduplicationLog.ts';
 import { toClickHouseError } from './errors.ts';
 import {
   type ClickHouseDriver,
@@ -20,6 +21,8 @@ import {
 export interface EmbeddedDriverOptions {
   /** Folder of the embedded database; created when missing. */
   path: string;
+  /** Told of each deduplication-log entry dropped at open because a kill lost its part. */
+  onDeduplicationRepair?: ((repair: DeduplicationRepair) => void) | undefined;
 }
 
 function withSettings(sql: string, settings?: QuerySettings): string {
@@ -90,6 +93,8 @@ function openConnection(path: string, engine: { pending: number }): Connection {
  */
 export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouseDriver {
   mkdirSync(options.path, { recursive: true });
+  // Before the engine reads the logs: a redo of the batch a kill interrupted must not be dropped.
+  for (const repair of repairDeduplicationLogs(options.path)) options.onDeduplicationRepair?.(repair);
   // RowBinary batches on their way in; a crash may leave some, which are of no use after it.
   const scratch = join(options.path, 'keytrail_inserts');
   rmSync(scratch, { recursive: true, force: true });
