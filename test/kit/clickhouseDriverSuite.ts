@@ -9,7 +9,7 @@ import {
   KEY_LIFECYCLE_LAYOUT,
   migrate,
   migrationStatus,
-  pageBillingExport,
+  streamBillingExport,
 } from '@keytrail/clickhouse';
 import { isKeytrailError } from '@keytrail/core';
 import {
@@ -332,12 +332,12 @@ export function clickHouseDriverSuite(
       expect(buckets[2]!.latency_ms).toEqual({ p50: 7.25, p90: 7.25, p99: 7.25 });
     });
 
-    it('pages the billing export by key ranges: every row once and in order, whatever the page size', async () => {
+    it('streams the billing export: every row once and in order, exact sums and key counts across parts', async () => {
       const ws = `ws_billing_${name.replace(/\W/g, '')}`;
-      // 40 end users (and unattributed usage) over two months, through 3 keys each, in four
-      // inserts: the rollups hold each end user in several parts until they merge.
-      for (let insert = 0; insert < 4; insert++) {
-        const rows = decisionRows(240, (i) => ({
+      // 40 end users (and unattributed usage) over two months, through up to 3 keys each, in
+      // four inserts: the rollups hold each end user in several parts until they merge.
+      const inserts = Array.from({ length: 4 }, (_, insert) =>
+        decisionRows(240, (i) => ({
           workspace_id: ws,
           key_id: `key_${(i + insert) % 3}`,
           key_env: 'LIVE',
@@ -345,44 +345,84 @@ export function clickHouseDriverSuite(
           occurred_at: Date.UTC(2026, 9 + (i % 2), 3 + insert, 12),
           outcome: i % 5 === 0 ? 'RATE_LIMITED' : 'ALLOWED',
           cost: 10,
-        }));
+        })),
+      );
+      for (const [insert, rows] of inserts.entries())
         await insertAuthDecisions(ch, rows, {
           settings: { insert_deduplication_token: `billing/${ws}/${insert}` },
         });
-      }
+      type Line = {
+        period_start: string;
+        end_user_id: string;
+        billable_requests: number;
+        cost_micros: number;
+        keys: number;
+      };
       for (const period of ['month', 'day'] as const) {
-        const exportAll = async (pageSize: number) => {
+        // What the export must say, counted from the decisions themselves.
+        const expected = new Map<string, Line & { keySet: Set<string> }>();
+        for (const { event } of inserts.flat()) {
+          const day = new Date(event.occurred_at).toISOString().slice(0, 10);
+          const start = period === 'month' ? `${day.slice(0, 8)}01` : day;
+          const endUser = event.end_user_id ?? '';
+          const line = expected.get(`${start}/${endUser}`) ?? {
+            period_start: start,
+            end_user_id: endUser,
+            billable_requests: 0,
+            cost_micros: 0,
+            keys: 0,
+            keySet: new Set(),
+          };
+          line.billable_requests += event.outcome === 'ALLOWED' ? 1 : 0;
+          line.cost_micros += event.cost ?? 0;
+          line.keySet.add(event.key_id!);
+          line.keys = line.keySet.size;
+          expected.set(`${start}/${endUser}`, line);
+        }
+        const exportLines = async (limit?: number) => {
           let text = '';
-          for await (const lines of pageBillingExport(ch, {
+          for await (const chunk of streamBillingExport(ch, {
             workspaceId: ws,
             fromDay: '2026-10-01',
             toDay: '2026-12-01',
             period,
             format: 'ndjson',
-            pageSize,
+            ...(limit ? { limit } : {}),
           }))
-            text += lines;
-          type Line = {
-            period_start: string;
-            end_user_id: string;
-            billable_requests: number;
-            cost_micros: number;
-          };
+            text += chunk;
           return text
             .split('\n')
             .filter(Boolean)
             .map((line) => JSON.parse(line) as Line);
         };
-        const whole = await exportAll(50_000);
-        const keys = whole.map((r) => `${r.period_start}/${r.end_user_id}`);
-        expect(keys).toEqual([...keys].sort());
-        expect(new Set(keys).size).toBe(keys.length);
-        expect(whole.reduce((sum, r) => sum + r.cost_micros, 0)).toBe(4 * 240 * 10);
-        expect(whole.reduce((sum, r) => sum + r.billable_requests, 0)).toBe(4 * 192);
+        const whole = await exportLines();
+        expect(whole).toEqual(
+          [...expected.keys()].sort().map((k) => {
+            const { keySet: _, ...line } = expected.get(k)!;
+            return line;
+          }),
+        );
         expect(whole.length).toBe(period === 'month' ? 2 * 41 : 8 * 41);
-        for (const pageSize of [1, 7, 40])
-          expect(await exportAll(pageSize), `${period} by ${pageSize}`).toEqual(whole);
+        expect(await exportLines(7)).toEqual(whole.slice(0, 7));
       }
+    });
+
+    it('streams lines in chunks while other calls go on', async () => {
+      let text = '';
+      let chunks = 0;
+      for await (const chunk of ch.streamLines(
+        `SELECT concat(toString(number), ',', {tag:String}) FROM numbers({count:UInt32})`,
+        { tag: 'é,"x"', count: 300_000 },
+      )) {
+        text += chunk;
+        // A read awaited in the middle of a stream: the stream has a connection of its own.
+        if (chunks++ === 1) expect(await ch.query<{ n: number }>('SELECT 7 AS n')).toEqual([{ n: 7 }]);
+      }
+      expect(chunks).toBeGreaterThan(1);
+      const lines = text.split('\n');
+      expect(lines).toHaveLength(300_001);
+      expect(lines[299_999]).toBe('299999,é,"x"');
+      expect(lines.at(-1)).toBe('');
     });
 
     it('writes CSV cells a spreadsheet cannot run as formulas, quoted as RFC 4180 says', async () => {
@@ -411,7 +451,7 @@ export function clickHouseDriverSuite(
         })),
       );
       let csv = '';
-      for await (const lines of pageBillingExport(ch, {
+      for await (const lines of streamBillingExport(ch, {
         workspaceId: ws,
         fromDay: '2026-11-01',
         toDay: '2026-12-01',

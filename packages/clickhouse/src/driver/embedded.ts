@@ -2,7 +2,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { ChdbQueryStream, Session } from 'chdb';
+import { KeytrailError } from '@keytrail/core';
+import type { Session, StreamChunk } from 'chdb';
 import { type DeduplicationRepair, repairDeduplicationLogs } from './deduplicationLog.ts';
 import { toClickHouseError } from './errors.ts';
 import {
@@ -53,6 +54,8 @@ interface Engine {
   /** Calls queued or running on either connection: while any is, the engine is at work, so it is up. */
   pending: number;
   closed: boolean;
+  /** The data folder: each stream opens a connection of its own to it. */
+  path: string;
   /** Folder of RowBinary files being inserted, and how many were written. */
   scratch: string;
   files: number;
@@ -66,10 +69,14 @@ function loadChdb(): typeof import('chdb') {
   return chdb;
 }
 
-function openConnection(path: string, engine: { pending: number }): Connection {
-  const session = new (loadChdb().Session)(path, {
+function newSession(path: string): Session {
+  return new (loadChdb().Session)(path, {
     connectionArgs: Object.entries(COMMON_SETTINGS).map(([k, v]) => `--${k}=${v}`),
   });
+}
+
+function openConnection(path: string, engine: { pending: number }): Connection {
+  const session = newSession(path);
   let chain: Promise<unknown> = Promise.resolve();
   return {
     session,
@@ -99,7 +106,7 @@ export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouse
   const scratch = join(options.path, 'keytrail_inserts');
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch);
-  const engine = { pending: 0, closed: false, scratch, files: 0 } as Engine;
+  const engine = { pending: 0, closed: false, path: options.path, scratch, files: 0 } as Engine;
   engine.reader = openConnection(options.path, engine);
   engine.writer = openConnection(options.path, engine);
   return embeddedView(engine, 'default');
@@ -151,6 +158,59 @@ function embeddedView(engine: Engine, database: string): ClickHouseDriver {
     }
   };
 
+  /** A bound SELECT's result as text, in a text format. */
+  const queryText = async (
+    sql: string,
+    params: QueryParams | undefined,
+    settings: QuerySettings | undefined,
+    format: 'TabSeparated' | 'TabSeparatedRaw',
+  ): Promise<string> => {
+    try {
+      const result = await run(reader, (session) =>
+        session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), { format }),
+      );
+      return result.text();
+    } catch (err) {
+      throw toClickHouseError(err, 'query failed');
+    }
+  };
+
+  /**
+   * A stream runs on a connection of its own, opened for it (0.3 ms) and closed when it is
+   * drained, fails or is abandoned: a chdb connection has one streaming query at a time, so a
+   * stream on the read connection would hold every other read for as long as it is read (a
+   * billing export of a million rows, a projector's retry window). Only its start, while chdb
+   * binds the parameters (process-wide state), waits in the read connection's queue, until the
+   * first chunk shows the query has bound them.
+   */
+  async function* openStream(
+    sql: string,
+    params: QueryParams | undefined,
+    settings: QuerySettings | undefined,
+    format: 'JSONEachRow' | 'TabSeparatedRaw',
+  ): AsyncIterable<StreamChunk> {
+    if (engine.closed) throw new KeytrailError('UNAVAILABLE', 'the embedded ClickHouse is closed');
+    const session = newSession(engine.path);
+    let chunks: AsyncIterator<StreamChunk> | undefined;
+    engine.pending++;
+    try {
+      await session.queryAsync(`USE ${database}`, { format: 'Null' });
+      let next = await reader.exclusive(() => {
+        chunks = session
+          .queryStreamBind(withSettings(sql, settings), normalizeParams(params), { format })
+          [Symbol.asyncIterator]();
+        return chunks.next();
+      });
+      for (; !next.done; next = await chunks!.next()) yield next.value;
+    } catch (err) {
+      throw toClickHouseError(err, 'stream failed');
+    } finally {
+      engine.pending--;
+      await chunks?.return?.();
+      session.close();
+    }
+  }
+
   return {
     kind: 'embedded',
     database,
@@ -188,57 +248,16 @@ function embeddedView(engine: Engine, database: string): ClickHouseDriver {
       }
     },
     async queryTabSeparated(sql: string, params?: QueryParams, settings?: QuerySettings) {
-      try {
-        const result = await run(reader, (session) =>
-          session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), {
-            format: 'TabSeparated',
-          }),
-        );
-        return parseTabSeparated(result.text());
-      } catch (err) {
-        throw toClickHouseError(err, 'query failed');
-      }
+      return parseTabSeparated(await queryText(sql, params, settings, 'TabSeparated'));
     },
-    async queryLines(sql: string, params?: QueryParams, settings?: QuerySettings) {
-      try {
-        const result = await run(reader, (session) =>
-          session.queryBindAsync(withSettings(sql, settings), normalizeParams(params), {
-            format: 'TabSeparatedRaw',
-          }),
-        );
-        return result.text();
-      } catch (err) {
-        throw toClickHouseError(err, 'query failed');
-      }
-    },
+    queryLines: (sql: string, params?: QueryParams, settings?: QuerySettings) =>
+      queryText(sql, params, settings, 'TabSeparatedRaw'),
     async *stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
-      // A chdb connection has one streaming query at a time, and any other call on it ends the
-      // stream ("No active streaming query"). So the stream holds the read connection from start
-      // until it is drained, fails or is abandoned (`finally`); every other read waits its turn
-      // (writes go on). The one rule this makes: do not await a read on this driver while
-      // iterating a stream.
-      let release: () => void = () => {};
-      const held = new Promise<void>((resolve) => (release = resolve));
-      const opened = new Promise<ChdbQueryStream>((resolve, reject) => {
-        void run(reader, async (session) => {
-          resolve(
-            session.queryStreamBind(withSettings(sql, settings), normalizeParams(params), {
-              format: 'JSONEachRow',
-            }),
-          );
-          await held;
-        }).catch(reject);
-      });
-      let stream: ChdbQueryStream | undefined;
-      try {
-        stream = await opened;
-        for await (const chunk of stream) for (const row of chunk.rows<Row>()) yield row;
-      } catch (err) {
-        throw toClickHouseError(err, 'stream failed');
-      } finally {
-        stream?.cancel();
-        release();
-      }
+      for await (const chunk of openStream(sql, params, settings, 'JSONEachRow'))
+        for (const row of chunk.rows<Row>()) yield row;
+    },
+    async *streamLines(sql: string, params?: QueryParams, settings?: QuerySettings) {
+      for await (const chunk of openStream(sql, params, settings, 'TabSeparatedRaw')) yield chunk.text();
     },
     async insert(table: string, rows: readonly object[], insertOptions: InsertOptions = {}) {
       if (rows.length === 0) return;

@@ -93,6 +93,29 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
       }
       for await (const rows of result.stream<Row>()) for (const row of rows) yield row.json();
     },
+    async *streamLines(sql: string, params?: QueryParams, settings?: QuerySettings) {
+      let body: Readable;
+      try {
+        // The response body as it arrives: no row objects for lines nobody parses.
+        body = (
+          await client.exec({
+            query: `${sql}\nFORMAT TabSeparatedRaw`,
+            query_params: normalizeParams(params),
+            clickhouse_settings: settings,
+          })
+        ).stream;
+      } catch (err) {
+        throw toClickHouseError(err, 'stream failed');
+      }
+      body.setEncoding('utf8'); // a character split across two chunks is decoded whole
+      try {
+        for await (const text of body) yield text as string;
+      } catch (err) {
+        throw toClickHouseError(err, 'stream failed');
+      } finally {
+        body.destroy();
+      }
+    },
     async insert(table: string, rows: readonly object[], insertOptions: InsertOptions = {}) {
       if (rows.length === 0) return;
       try {

@@ -40,8 +40,16 @@ export interface ClickHouseDriver {
    * row is parsed or formatted in JavaScript.
    */
   queryLines(sql: string, params?: QueryParams, settings?: QuerySettings): Promise<string>;
-  /** Streams a SELECT row by row, for exports larger than memory. */
+  /**
+   * Streams a SELECT row by row, for results larger than memory. A stream has a connection of its
+   * own: other calls go on while it is read.
+   */
   stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings): AsyncIterable<Row>;
+  /**
+   * Streams the lines of a one-String-column SELECT as queryLines returns them, a chunk of whole
+   * or partial lines at a time: an export of any size, built by ClickHouse, in flat memory.
+   */
+  streamLines(sql: string, params?: QueryParams, settings?: QuerySettings): AsyncIterable<string>;
   /** Inserts rows (sent as JSON) into `table`: small writes such as tokens and migrations. */
   insert(table: string, rows: readonly object[], options?: InsertOptions): Promise<void>;
   /** Inserts a RowBinary batch into `table`: the projector's bulk path (see rowBinary.ts). */

@@ -10,7 +10,7 @@ import {
   getWorkspaceUsageSeries,
   isMonthStart,
   type ProbesGroupBy,
-  pageBillingExport,
+  streamBillingExport,
   type TopUsageBy,
 } from '@keytrail/clickhouse';
 import { KeytrailError } from '@keytrail/core';
@@ -272,7 +272,7 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
               { details: [{ path, message: 'must be the first day of a UTC month' }] },
             );
       const name = `keytrail-billing-${ws.replace(/[^A-Za-z0-9_.-]/g, '_')}-${fromDay}-${toDay}-${period}.${format}`;
-      const pages = pageBillingExport(ch, {
+      const lines = streamBillingExport(ch, {
         workspaceId: ws,
         fromDay,
         toDay,
@@ -283,13 +283,13 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
       reply
         .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
         .header('content-disposition', `attachment; filename="${name}"`);
-      // A generator that the response pulls from: one page in memory at a time, and the next page
-      // is only read once the client has taken the previous one.
-      async function* lines() {
+      // The response pulls from the stream: ClickHouse's next chunk is only read once the client
+      // has taken the previous one.
+      async function* file() {
         if (format === 'csv') yield BILLING_CSV_HEADER;
-        yield* pages;
+        yield* lines;
       }
-      return reply.send(Readable.from(lines()));
+      return reply.send(Readable.from(file()));
     },
   );
 
