@@ -157,7 +157,14 @@ export async function main(argv: string[]): Promise<number> {
           const { topics } = await connectKafka(config, lifecycle, logger, { allowManaged: false });
           console.log(`topics: ${Object.values(topics).join(', ')}`);
         }
-        const ch = createClickHouseDriver({ url: config.clickhouseUrl, dataDir: config.dataDir });
+        const ch = createClickHouseDriver({
+          url: config.clickhouseUrl,
+          dataDir: config.dataDir,
+          onDeduplicationRepair: (r) =>
+            console.log(
+              `dropped the deduplication entry of ${r.table ?? r.tableDir} part ${r.part}: a kill lost the part`,
+            ),
+        });
         try {
           const status = await migrate(ch, { onApplied: (m) => console.log(`applied ${m.name}`) });
           await applyRetention(ch, {
