@@ -113,7 +113,9 @@ describe('embedded driver: a kill between the deduplication log and the part', (
     const repairs: DeduplicationRepair[] = [];
     ch = createEmbeddedDriver({ path, onDeduplicationRepair: (r) => repairs.push(r) });
     try {
-      expect(repairs).toEqual([expect.objectContaining({ table: 'default.t', part: lost!.name })]);
+      expect(repairs).toEqual([
+        expect.objectContaining({ kind: 'dropped', table: 'default.t', part: lost!.name }),
+      ]);
       expect(await rows(ch)).toEqual([1, 3]);
       // The redo of every batch: batch-1's lost block is written, its other block and batch-2 are not.
       await insert(ch, 'batch-1', '(1), (2)');

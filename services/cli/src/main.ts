@@ -162,7 +162,9 @@ export async function main(argv: string[]): Promise<number> {
           dataDir: config.dataDir,
           onDeduplicationRepair: (r) =>
             console.log(
-              `dropped the deduplication entry of ${r.table ?? r.tableDir} part ${r.part}: a kill lost the part`,
+              r.kind === 'dropped'
+                ? `dropped the deduplication entry of ${r.table ?? r.tableDir} part ${r.part}: a kill lost the part`
+                : `could not read the deduplication log of ${r.table ?? r.tableDir}, left as it is: ${r.reason}`,
             ),
         });
         try {

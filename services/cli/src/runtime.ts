@@ -117,10 +117,15 @@ export async function connectClickHouse(
     url: config.clickhouseUrl,
     dataDir: config.dataDir,
     onDeduplicationRepair: (repair) =>
-      logger.warn(
-        { table: repair.table, part: repair.part, blockId: repair.blockId },
-        'dropped a deduplication entry whose part a kill lost, so the redo of its batch is written',
-      ),
+      repair.kind === 'dropped'
+        ? logger.warn(
+            { table: repair.table, part: repair.part, blockId: repair.blockId },
+            'dropped a deduplication entry whose part a kill lost, so the redo of its batch is written',
+          )
+        : logger.warn(
+            { table: repair.table ?? repair.tableDir, reason: repair.reason },
+            'could not read a deduplication log: left as it is, so a batch a kill interrupted may not be redone in this table',
+          ),
   });
   lifecycle.add({ name: 'clickhouse', stop: () => ch.close() });
   await migrate(ch, { onApplied: (m) => logger.info(`migration ${m.name} applied`) });

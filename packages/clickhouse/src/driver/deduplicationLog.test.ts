@@ -1,5 +1,13 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { orphanedEntries, parseDeduplicationLog, parsePartName } from './deduplicationLog.ts';
+import {
+  orphanedEntries,
+  parseDeduplicationLog,
+  parsePartName,
+  repairDeduplicationLogs,
+} from './deduplicationLog.ts';
 
 describe('deduplication log repair (pure)', () => {
   it('reads ClickHouse records and part names, and nothing else as a part', () => {
@@ -41,5 +49,28 @@ describe('deduplication log repair (pure)', () => {
     ];
     expect(orphanedEntries(log, onDisk).map((r) => r.blockId)).toEqual(['b5', 'b5o']);
     expect(orphanedEntries(log, [...onDisk, '202611_1_9_2', '202610_5_5_0'])).toEqual([]);
+  });
+
+  it('appends a drop record for an orphan, and reports a log it cannot read instead of guessing', () => {
+    const root = mkdtempSync(join(tmpdir(), 'kt-dedup-'));
+    const table = (uuid: string, log: string, parts: string[]) => {
+      const dir = join(root, 'store', uuid.slice(0, 3), uuid);
+      mkdirSync(join(dir, 'deduplication_logs'), { recursive: true });
+      for (const part of parts) mkdirSync(join(dir, part));
+      writeFileSync(join(dir, 'deduplication_logs', 'deduplication_log_1.txt'), log);
+      return join(dir, 'deduplication_logs', 'deduplication_log_1.txt');
+    };
+    const good = table('aaa-1', '1\tall_1_1_0\tb1\n1\tall_2_2_0\tb2\n', ['all_1_1_0']);
+    table('bbb-2', '7\tall_1_1_0\tb1\n', []);
+    mkdirSync(join(root, 'metadata', 'default'), { recursive: true });
+    writeFileSync(join(root, 'metadata', 'default', 't.sql'), "ATTACH TABLE _ UUID 'aaa-1'\n(x UInt64)");
+    const repairs = repairDeduplicationLogs(root);
+    expect(repairs).toEqual([
+      expect.objectContaining({ kind: 'dropped', table: 'default.t', part: 'all_2_2_0', blockId: 'b2' }),
+      expect.objectContaining({ kind: 'unreadable', table: undefined }),
+    ]);
+    expect(readFileSync(good, 'utf8')).toBe('1\tall_1_1_0\tb1\n1\tall_2_2_0\tb2\n2\tall_2_2_0\tb2\n');
+    // Run again: nothing more to drop.
+    expect(repairDeduplicationLogs(root).filter((r) => r.kind === 'dropped')).toEqual([]);
   });
 });

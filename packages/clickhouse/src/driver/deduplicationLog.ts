@@ -72,19 +72,23 @@ export function orphanedEntries(
   return [...live.values()].filter((record) => !covered(record.part));
 }
 
-export interface DeduplicationRepair {
+/**
+ * What the repair did to one table: dropped one entry whose part was never committed, or could
+ * not read the table's log (left to ClickHouse as it is, so the window stays open there: worth a
+ * warning, since it means ClickHouse changed the format this code reads).
+ */
+export type DeduplicationRepair = {
   /** The table's data folder (`store/<xxx>/<uuid>`) and, when its metadata names it, `database.table`. */
   tableDir: string;
   table: string | undefined;
-  part: string;
-  blockId: string;
-}
+} & ({ kind: 'dropped'; part: string; blockId: string } | { kind: 'unreadable'; reason: string });
 
 function listDirs(dir: string): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true })
       .filter((e) => e.isDirectory())
-      .map((e) => e.name);
+      .map((e) => e.name)
+      .sort(); // the same order on every file system
   } catch {
     return [];
   }
@@ -141,8 +145,10 @@ export function repairDeduplicationLogs(root: string): DeduplicationRepair[] {
           if (whole < data.length) truncateSync(path, whole);
           records.push(...parseDeduplicationLog(data.subarray(0, whole).toString('utf8')));
         }
-      } catch {
-        continue; // a log this code cannot read is ClickHouse's to judge, as it would be without it
+      } catch (err) {
+        names ??= tableNames(root);
+        repairs.push({ kind: 'unreadable', tableDir, table: names.get(uuid), reason: String(err) });
+        continue;
       }
       const orphans = orphanedEntries(records, listDirs(tableDir));
       if (orphans.length === 0) continue;
@@ -150,7 +156,7 @@ export function repairDeduplicationLogs(root: string): DeduplicationRepair[] {
       appendFileSync(last, orphans.map((o) => `2\t${o.part}\t${o.blockId}\n`).join(''));
       names ??= tableNames(root);
       for (const o of orphans) {
-        repairs.push({ tableDir, table: names.get(uuid), part: o.part, blockId: o.blockId });
+        repairs.push({ kind: 'dropped', tableDir, table: names.get(uuid), part: o.part, blockId: o.blockId });
       }
     }
   }
