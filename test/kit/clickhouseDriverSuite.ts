@@ -67,6 +67,37 @@ export function clickHouseDriverSuite(
       expect((await migrationStatus(ch)).pending).toEqual([]);
     });
 
+    it('runs the migrations from two clients at once to the same schema (a projector migrates as the CLI does)', async () => {
+      const db = `kt_concurrent_${name_suffix(name)}`;
+      await ch.command(`CREATE DATABASE IF NOT EXISTS ${db}`);
+      const [a, b] = [ch.withDatabase(db), ch.withDatabase(db)];
+      try {
+        await Promise.all([migrate(a), migrate(b)]);
+        expect((await migrationStatus(a)).pending).toEqual([]);
+        const columns = await ch.query<{ name: string }>(
+          `SELECT name FROM system.columns WHERE database = {db:String} AND table = 'billing_usage_month' ORDER BY position`,
+          { db },
+        );
+        expect(columns.map((c) => c.name)).toEqual([
+          'workspace_id',
+          'month',
+          'end_user_id',
+          'billable_requests',
+          'cost',
+          'key_list',
+        ]);
+        const views = await ch.query<{ name: string }>(
+          `SELECT name FROM system.tables WHERE database = {db:String} AND engine = 'MaterializedView' AND name = 'billing_usage_month_mv'`,
+          { db },
+        );
+        expect(views).toHaveLength(1);
+      } finally {
+        await a.close();
+        await b.close();
+        await ch.command(`DROP DATABASE ${db}`);
+      }
+    });
+
     it('binds parameters on the server: quotes and SQL in values stay values', async () => {
       const hostile = "x' OR 1=1 --\\'; DROP TABLE auth_decisions";
       const rows = await ch.query<{ s: string; n: number; a: string[]; t: string; missing: null }>(

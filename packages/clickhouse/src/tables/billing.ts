@@ -30,7 +30,7 @@ const BILLING_EXPORT_SQL: Record<BillingPeriod, (format: BillingFormat) => strin
   month: (format) =>
     SELECT_LINE(
       format,
-      `SELECT toString(month) AS period_start, end_user_id, billable_requests, cost AS cost_micros, length(keys) AS keys
+      `SELECT toString(month) AS period_start, end_user_id, billable_requests, cost AS cost_micros, length(key_list) AS keys
        FROM billing_usage_month FINAL
        WHERE workspace_id = {workspaceId:String} AND month >= {fromDay:Date} AND month < {toDay:Date}
          AND (billable_requests > 0 OR cost != 0)
