@@ -120,7 +120,8 @@ function readdirOrEmpty(dir: string): string[] {
 /**
  * Drops, in every table's deduplication log under an embedded data folder, the entries whose part
  * was never committed, and cuts a record a kill left half-written. Run before the engine opens the
- * folder (it reads the logs once, at start-up). Returns what it dropped.
+ * folder (it reads the logs once, at start-up). Returns what it dropped, and each log it could
+ * not read (left as it is).
  */
 export function repairDeduplicationLogs(root: string): DeduplicationRepair[] {
   const repairs: DeduplicationRepair[] = [];
