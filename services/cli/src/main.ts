@@ -1,5 +1,10 @@
 import { parseArgs } from 'node:util';
-import { applyRetention, createClickHouseDriver, migrate } from '@keytrail/clickhouse';
+import {
+  applyRetention,
+  createClickHouseDriver,
+  describeDeduplicationRepair,
+  migrate,
+} from '@keytrail/clickhouse';
 import {
   createLogger,
   type DataDirLock,
@@ -160,12 +165,7 @@ export async function main(argv: string[]): Promise<number> {
         const ch = createClickHouseDriver({
           url: config.clickhouseUrl,
           dataDir: config.dataDir,
-          onDeduplicationRepair: (r) =>
-            console.log(
-              r.kind === 'dropped'
-                ? `dropped the deduplication entry of ${r.table ?? r.tableDir} part ${r.part}: a kill lost the part`
-                : `could not read the deduplication log of ${r.table ?? r.tableDir}, left as it is: ${r.reason}`,
-            ),
+          onDeduplicationRepair: (repair) => console.log(describeDeduplicationRepair(repair)),
         });
         try {
           const status = await migrate(ch, { onApplied: (m) => console.log(`applied ${m.name}`) });

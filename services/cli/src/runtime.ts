@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyRetention, type ClickHouseDriver, createClickHouseDriver, migrate } from '@keytrail/clickhouse';
+import {
+  applyRetention,
+  type ClickHouseDriver,
+  createClickHouseDriver,
+  describeDeduplicationRepair,
+  migrate,
+} from '@keytrail/clickhouse';
 import { type KeytrailConfig, KeytrailError, type Logger, sleep } from '@keytrail/core';
 import { createEventCodec, type EventCodec } from '@keytrail/events';
 import {
@@ -116,16 +122,7 @@ export async function connectClickHouse(
   const ch = createClickHouseDriver({
     url: config.clickhouseUrl,
     dataDir: config.dataDir,
-    onDeduplicationRepair: (repair) =>
-      repair.kind === 'dropped'
-        ? logger.warn(
-            { table: repair.table, part: repair.part, blockId: repair.blockId },
-            'dropped a deduplication entry whose part a kill lost, so the redo of its batch is written',
-          )
-        : logger.warn(
-            { table: repair.table ?? repair.tableDir, reason: repair.reason },
-            'could not read a deduplication log: left as it is, so a batch a kill interrupted may not be redone in this table',
-          ),
+    onDeduplicationRepair: (repair) => logger.warn({ repair }, describeDeduplicationRepair(repair)),
   });
   lifecycle.add({ name: 'clickhouse', stop: () => ch.close() });
   await migrate(ch, { onApplied: (m) => logger.info(`migration ${m.name} applied`) });

@@ -125,7 +125,12 @@ function readdirOrEmpty(dir: string): string[] {
  */
 export function repairDeduplicationLogs(root: string): DeduplicationRepair[] {
   const repairs: DeduplicationRepair[] = [];
+  // The metadata is read only when there is something to report.
   let names: Map<string, string> | undefined;
+  const tableName = (uuid: string) => {
+    names ??= tableNames(root);
+    return names.get(uuid);
+  };
   for (const shard of listDirs(join(root, 'store'))) {
     for (const uuid of listDirs(join(root, 'store', shard))) {
       const tableDir = join(root, 'store', shard, uuid);
@@ -147,19 +152,25 @@ export function repairDeduplicationLogs(root: string): DeduplicationRepair[] {
           records.push(...parseDeduplicationLog(data.subarray(0, whole).toString('utf8')));
         }
       } catch (err) {
-        names ??= tableNames(root);
-        repairs.push({ kind: 'unreadable', tableDir, table: names.get(uuid), reason: String(err) });
+        repairs.push({ kind: 'unreadable', tableDir, table: tableName(uuid), reason: String(err) });
         continue;
       }
       const orphans = orphanedEntries(records, listDirs(tableDir));
       if (orphans.length === 0) continue;
       const last = join(logsDir, logs.at(-1)!.file);
       appendFileSync(last, orphans.map((o) => `2\t${o.part}\t${o.blockId}\n`).join(''));
-      names ??= tableNames(root);
       for (const o of orphans) {
-        repairs.push({ kind: 'dropped', tableDir, table: names.get(uuid), part: o.part, blockId: o.blockId });
+        repairs.push({ kind: 'dropped', tableDir, table: tableName(uuid), part: o.part, blockId: o.blockId });
       }
     }
   }
   return repairs;
+}
+
+/** One line for an operator's log: what the repair did to a table and what follows from it. */
+export function describeDeduplicationRepair(repair: DeduplicationRepair): string {
+  const table = repair.table ?? repair.tableDir;
+  return repair.kind === 'dropped'
+    ? `dropped the deduplication entry of ${table} part ${repair.part} (block ${repair.blockId}): a kill lost the part, so the redo of its batch is written`
+    : `could not read the deduplication log of ${table}, left as it is, so a batch a kill interrupted may not be redone in this table: ${repair.reason}`;
 }

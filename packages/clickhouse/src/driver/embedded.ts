@@ -94,9 +94,10 @@ function openConnection(path: string, engine: { pending: number }): Connection {
  * chdb: the ClickHouse engine inside this process. One data folder per process (the engine is a
  * process-wide singleton), reached through two connections that run in parallel: one for reads,
  * one for writes (and one more per stream, see openStream). So an API query never waits behind a
- * projector insert, which is what bounds a query's latency while the projector writes. (chdb runs statements with bound parameters one at
- * a time process-wide, because its parameter state is not per connection: reads bind their
- * parameters, so the write path binds none, its few values are inlined as escaped literals.)
+ * projector insert, which is what bounds a query's latency while the projector writes. (chdb
+ * runs statements with bound parameters one at a time process-wide, because its parameter state
+ * is not per connection: reads bind their parameters, so the write path binds none, its few
+ * values are inlined as escaped literals.)
  */
 export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouseDriver {
   mkdirSync(options.path, { recursive: true });

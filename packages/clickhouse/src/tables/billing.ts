@@ -51,9 +51,10 @@ const BILLING_EXPORT_SQL: Record<BillingPeriod, (format: BillingFormat) => strin
     ),
 };
 /** The days of a range that hold billing rows: a day range is exported day by day, these only. */
-const BILLING_DAYS_SQL = `SELECT DISTINCT toString(day) AS day_start FROM billing_usage_day
+const BILLING_DAYS_SQL = `SELECT DISTINCT toString(day) AS fromDay, toString(day + 1) AS toDay
+   FROM billing_usage_day
    WHERE workspace_id = {workspaceId:String} AND day >= {fromDay:Date} AND day < {toDay:Date}
-   ORDER BY day_start`;
+   ORDER BY fromDay`;
 // One thread and small blocks: an export takes one core and a few MiB whatever its size, and the
 // other core goes on serving queries and the projector. JSON lines as JSON.stringify writes them.
 const EXPORT_SETTINGS = {
@@ -95,15 +96,15 @@ export async function* streamBillingExport(
   const range = { workspaceId: params.workspaceId, fromDay: params.fromDay, toDay: params.toDay };
   const ranges =
     params.period === 'month'
-      ? [[params.fromDay, params.toDay]]
-      : (await ch.query<{ day_start: string }>(BILLING_DAYS_SQL, range)).map(({ day_start }) => [
-          day_start,
-          nextDay(day_start),
-        ]);
-  for (const [fromDay, toDay] of ranges) {
+      ? [range]
+      : (await ch.query<{ fromDay: string; toDay: string }>(BILLING_DAYS_SQL, range)).map((day) => ({
+          ...range,
+          ...day,
+        }));
+  for (const bounds of ranges) {
     for await (const text of ch.streamLines(
       BILLING_EXPORT_SQL[params.period](params.format),
-      { workspaceId: params.workspaceId, fromDay: fromDay!, toDay: toDay!, limit: left },
+      { ...bounds, limit: left },
       EXPORT_SETTINGS,
     )) {
       yield text;
@@ -111,11 +112,6 @@ export async function* streamBillingExport(
     }
     if (left <= 0) return;
   }
-}
-
-/** The UTC day after `day` (YYYY-MM-DD). */
-function nextDay(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
 function countLines(text: string): number {
