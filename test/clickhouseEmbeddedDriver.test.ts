@@ -77,6 +77,25 @@ describe('embedded driver: streams and other calls on its connections', () => {
       await ch.close();
     }
   });
+
+  it('reads at a higher OS priority than writes, and the nice value is checked', async () => {
+    const ch = createEmbeddedDriver({ path: tempDir('embedded-nice'), queryNice: -3 });
+    try {
+      // What each connection's statements run with, read back through the engine itself: a write
+      // records its own setting in a table, a read reports its own.
+      await ch.command('CREATE TABLE seen (priority Int64) ENGINE = MergeTree ORDER BY priority');
+      await ch.command("INSERT INTO seen SELECT getSetting('os_thread_priority')");
+      expect(await ch.query('SELECT priority FROM seen')).toEqual([{ priority: 0 }]);
+      expect(await ch.query("SELECT getSetting('os_thread_priority') AS priority")).toEqual([
+        { priority: -3 },
+      ]);
+    } finally {
+      await ch.close();
+    }
+    expect(() => createEmbeddedDriver({ path: tempDir('embedded-nice-bad'), queryNice: 5 })).toThrow(
+      /from -20 to 0/,
+    );
+  });
 });
 
 describe('embedded driver: a kill between the deduplication log and the part', () => {

@@ -13,6 +13,7 @@ import {
   type InsertOptions,
   normalizeParams,
   parseTabSeparated,
+  QUERY_NICE,
   type QueryParams,
   type QuerySettings,
   stringLiteral,
@@ -24,6 +25,8 @@ export interface EmbeddedDriverOptions {
   path: string;
   /** Told of each deduplication-log entry dropped at open because a kill lost its part. */
   onDeduplicationRepair?: ((repair: DeduplicationRepair) => void) | undefined;
+  /** OS nice value (-20 to 0) of the read connection's statements; default QUERY_NICE. */
+  queryNice?: number | undefined;
 }
 
 function withSettings(sql: string, settings?: QuerySettings): string {
@@ -69,14 +72,15 @@ function loadChdb(): typeof import('chdb') {
   return chdb;
 }
 
-function newSession(path: string): Session {
+/** `settings` apply to every statement of the connection. */
+function newSession(path: string, settings: QuerySettings = {}): Session {
   return new (loadChdb().Session)(path, {
-    connectionArgs: Object.entries(COMMON_SETTINGS).map(([k, v]) => `--${k}=${v}`),
+    connectionArgs: Object.entries({ ...COMMON_SETTINGS, ...settings }).map(([k, v]) => `--${k}=${v}`),
   });
 }
 
-function openConnection(path: string, engine: { pending: number }): Connection {
-  const session = newSession(path);
+function openConnection(path: string, engine: { pending: number }, settings?: QuerySettings): Connection {
+  const session = newSession(path, settings);
   let chain: Promise<unknown> = Promise.resolve();
   return {
     session,
@@ -108,7 +112,11 @@ export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouse
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch);
   const engine = { pending: 0, closed: false, path: options.path, scratch, files: 0 } as Engine;
-  engine.reader = openConnection(options.path, engine);
+  const queryNice = options.queryNice ?? QUERY_NICE;
+  if (!Number.isInteger(queryNice) || queryNice < -20 || queryNice > 0)
+    throw new RangeError(`queryNice must be a whole number from -20 to 0, not ${queryNice}`);
+  // Reads before writes for CPU (QUERY_NICE); a stream's connection keeps 0, as writes do.
+  engine.reader = openConnection(options.path, engine, { os_thread_priority: queryNice });
   engine.writer = openConnection(options.path, engine);
   return embeddedView(engine, 'default');
 }
