@@ -91,21 +91,21 @@ export function checkDatabaseName(name: string): string {
   return name;
 }
 
-/** Both drivers print 64-bit integers as JSON numbers; counts never reach 2^53. */
 /**
  * The OS nice value of the embedded engine's reads (the API's queries, the alerter's, a
  * projector's retry window); inserts, merges and streamed exports keep 0. The API, the
  * projector, the managed broker and the engine share one machine, and on two cores a 15 ms
  * query waited for CPU behind a 300 ms insert's threads. At -5 the scheduler gives a runnable
  * read about three quarters of a contended core (CFS weights 3121 : 1024) and the writes every
- * cycle the reads leave idle: under the projector at 13–17k events/s every route's p50 fell by
- * 5–40 % (bench/README.md, "Under load"). Lowering the writes instead (nice 10) starved them
+ * cycle the reads leave idle: under the projector at 12–17k events/s every route's p50 fell by
+ * 5–46 % (bench/README.md, "Under load"). Lowering the writes instead (nice 10) starved them
  * behind the broker and the gateways, other processes at 0: the projector fell 50 s behind.
  * ClickHouse applies a nice value only with the CAP_SYS_NICE capability (root on a VM has it,
  * a default Docker container does not); without it everything runs at 0, as before.
  */
 export const QUERY_NICE = -5;
 
+/** Both drivers print 64-bit integers as JSON numbers; counts never reach 2^53. */
 export const COMMON_SETTINGS: QuerySettings = {
   output_format_json_quote_64bit_integers: 0,
   date_time_output_format: 'iso',
