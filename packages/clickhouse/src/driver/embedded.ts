@@ -104,6 +104,9 @@ function openConnection(path: string, engine: { pending: number }, settings?: Qu
  * values are inlined as escaped literals.)
  */
 export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouseDriver {
+  const queryNice = options.queryNice ?? QUERY_NICE;
+  if (!Number.isInteger(queryNice) || queryNice < -20 || queryNice > 0)
+    throw new RangeError(`queryNice must be a whole number from -20 to 0, not ${queryNice}`);
   mkdirSync(options.path, { recursive: true });
   // Before the engine reads the logs: a redo of the batch a kill interrupted must not be dropped.
   for (const repair of repairDeduplicationLogs(options.path)) options.onDeduplicationRepair?.(repair);
@@ -112,9 +115,6 @@ export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouse
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch);
   const engine = { pending: 0, closed: false, path: options.path, scratch, files: 0 } as Engine;
-  const queryNice = options.queryNice ?? QUERY_NICE;
-  if (!Number.isInteger(queryNice) || queryNice < -20 || queryNice > 0)
-    throw new RangeError(`queryNice must be a whole number from -20 to 0, not ${queryNice}`);
   // Reads before writes for CPU (QUERY_NICE); a stream's connection keeps 0, as writes do.
   engine.reader = openConnection(options.path, engine, { os_thread_priority: queryNice });
   engine.writer = openConnection(options.path, engine);
