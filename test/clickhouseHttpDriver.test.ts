@@ -18,6 +18,30 @@ clickHouseDriverSuite('http (@clickhouse/client → chdb endpoint)', async () =>
   };
 });
 
+describe('http driver priorities', () => {
+  it('sends reads at a higher OS priority than writes and streams, and checks the nice value', async () => {
+    const server = await startChdbHttpServer();
+    const ch = createHttpDriver({ url: server.url, queryNice: -3 });
+    try {
+      // What each statement ran with, read back through the server: a write records its own
+      // setting in a table, a read and a stream report theirs.
+      await ch.command('CREATE TABLE seen (priority Int64) ENGINE = MergeTree ORDER BY priority');
+      await ch.command("INSERT INTO seen SELECT getSetting('os_thread_priority')");
+      expect(await ch.query('SELECT priority FROM seen')).toEqual([{ priority: 0 }]);
+      const reported = "SELECT getSetting('os_thread_priority') AS priority";
+      expect(await ch.query(reported)).toEqual([{ priority: -3 }]);
+      expect(await ch.queryLines(reported)).toBe('-3\n');
+      const streamed: unknown[] = [];
+      for await (const row of ch.stream(reported)) streamed.push(row);
+      expect(streamed).toEqual([{ priority: 0 }]);
+    } finally {
+      await ch.close();
+      await server.close();
+    }
+    expect(() => createHttpDriver({ url: server.url, queryNice: 1 })).toThrow(/from -20 to 0/);
+  });
+});
+
 describe('http driver outage', () => {
   it('reports an unreachable server as retriable and recovers when it returns', async () => {
     const server = await startChdbHttpServer();

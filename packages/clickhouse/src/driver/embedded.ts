@@ -10,10 +10,10 @@ import {
   type ClickHouseDriver,
   COMMON_SETTINGS,
   checkDatabaseName,
+  checkQueryNice,
   type InsertOptions,
   normalizeParams,
   parseTabSeparated,
-  QUERY_NICE,
   type QueryParams,
   type QuerySettings,
   stringLiteral,
@@ -104,9 +104,7 @@ function openConnection(path: string, engine: { pending: number }, settings?: Qu
  * values are inlined as escaped literals.)
  */
 export function createEmbeddedDriver(options: EmbeddedDriverOptions): ClickHouseDriver {
-  const queryNice = options.queryNice ?? QUERY_NICE;
-  if (!Number.isInteger(queryNice) || queryNice < -20 || queryNice > 0)
-    throw new RangeError(`queryNice must be a whole number from -20 to 0, not ${queryNice}`);
+  const queryNice = checkQueryNice(options.queryNice);
   mkdirSync(options.path, { recursive: true });
   // Before the engine reads the logs: a redo of the batch a kill interrupted must not be dropped.
   for (const repair of repairDeduplicationLogs(options.path)) options.onDeduplicationRepair?.(repair);

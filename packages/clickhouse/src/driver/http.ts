@@ -5,6 +5,7 @@ import {
   type ClickHouseDriver,
   COMMON_SETTINGS,
   checkDatabaseName,
+  checkQueryNice,
   type InsertOptions,
   normalizeParams,
   parseTabSeparated,
@@ -19,10 +20,16 @@ export interface HttpDriverOptions {
   requestTimeoutMs?: number;
   /** Overrides the database of the URL. */
   database?: string;
+  /**
+   * OS nice value (-20 to 0) the server runs reads with (QUERY_NICE by default); inserts and
+   * streamed exports keep 0. Applied only where the server has CAP_SYS_NICE, ignored elsewhere.
+   */
+  queryNice?: number | undefined;
 }
 
 /** ClickHouse server (or cluster) over HTTP through the official client. */
 export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
+  const readSettings: QuerySettings = { os_thread_priority: checkQueryNice(options.queryNice) };
   const database = options.database ?? (new URL(options.url).pathname.replace(/^\//, '') || 'default');
   const client: ClickHouseClient = createClient({
     url: options.url,
@@ -34,17 +41,19 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
     log: { level: ClickHouseLogLevel.OFF },
   });
 
-  // One SELECT, its values bound on the server, in the format the caller reads.
+  // One SELECT, its values bound on the server, in the format the caller reads. A read (answered
+  // whole) runs at the read priority, as on the embedded driver; a stream keeps 0, as writes do.
   const select = <Format extends 'JSONEachRow' | 'TabSeparated' | 'TabSeparatedRaw'>(
     sql: string,
     params: QueryParams | undefined,
     settings: QuerySettings | undefined,
     format: Format,
+    kind: 'read' | 'stream' = 'read',
   ) =>
     client.query({
       query: sql,
       query_params: normalizeParams(params),
-      clickhouse_settings: settings,
+      clickhouse_settings: kind === 'read' ? { ...readSettings, ...settings } : settings,
       format,
     });
 
@@ -87,7 +96,7 @@ export function createHttpDriver(options: HttpDriverOptions): ClickHouseDriver {
     async *stream<Row>(sql: string, params?: QueryParams, settings?: QuerySettings) {
       let result: Awaited<ReturnType<typeof select<'JSONEachRow'>>>;
       try {
-        result = await select(sql, params, settings, 'JSONEachRow');
+        result = await select(sql, params, settings, 'JSONEachRow', 'stream');
       } catch (err) {
         throw toClickHouseError(err, 'stream failed');
       }

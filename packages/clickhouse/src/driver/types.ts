@@ -92,8 +92,8 @@ export function checkDatabaseName(name: string): string {
 }
 
 /**
- * The OS nice value of the embedded engine's reads (the API's queries, the alerter's, a
- * projector's retry window); inserts, merges and streamed exports keep 0. The API, the
+ * The OS nice value of reads (the API's queries, the alerter's, a projector's retry window), on
+ * both drivers; inserts, merges and streamed exports keep 0. The API, the
  * projector, the managed broker and the engine share one machine, and on two cores a 15 ms
  * query waited for CPU behind a 300 ms insert's threads. At -5 the scheduler gives a runnable
  * read about three quarters of a contended core (CFS weights 3121 : 1024) and the writes every
@@ -104,6 +104,13 @@ export function checkDatabaseName(name: string): string {
  * a default Docker container does not); without it everything runs at 0, as before.
  */
 export const QUERY_NICE = -5;
+
+/** A driver's `queryNice` option, checked: a whole number from -20 to 0 (default QUERY_NICE). */
+export function checkQueryNice(value = QUERY_NICE): number {
+  if (!Number.isInteger(value) || value < -20 || value > 0)
+    throw new RangeError(`queryNice must be a whole number from -20 to 0, not ${value}`);
+  return value;
+}
 
 /** Both drivers print 64-bit integers as JSON numbers; counts never reach 2^53. */
 export const COMMON_SETTINGS: QuerySettings = {
