@@ -16,7 +16,7 @@ export const PROJECTION_TABLES = [
   'billing_usage_day',
   'billing_usage_month',
   'probes_minute',
-  'key_state',
+  'key_state_v2',
   'key_last_use',
   'request_ids',
   'seen_event_ids',

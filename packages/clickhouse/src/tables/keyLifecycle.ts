@@ -109,7 +109,7 @@ export interface LifecycleHistoryRow {
 
 /**
  * Every lifecycle event of a key, oldest first: its own, and for a session those carrying its
- * session id (whatever key_id they hold, as key_state keys them).
+ * session id (whatever key_id they hold, as key_state_v2 keys them).
  */
 export function getKeyHistory(
   ch: ClickHouseDriver,

@@ -4,7 +4,7 @@ import { parseClickHouseTime } from '../time.ts';
 /** A key's status at a given `now`: SUPERSEDED only inside its grace, EXPIRED after it. */
 export type KeyStatus = 'ACTIVE' | 'SUPERSEDED' | 'REVOKED' | 'EXPIRED';
 
-// What key_state merges to, per key: one list for every query of it.
+// What key_state_v2 merges to, per key: one list for every query of it.
 const KEY_STATE_COLUMNS = `
   argMaxIfMerge(key_prefix) AS key_prefix, argMaxIfMerge(key_env) AS key_env,
   argMaxIfMerge(key_type) AS key_type, argMaxIfMerge(name) AS name, argMaxIfMerge(resource) AS resource,
@@ -12,8 +12,8 @@ const KEY_STATE_COLUMNS = `
   argMaxIfMerge(expires_at) AS expires_at, argMaxIfMerge(allowed_origins) AS allowed_origins,
   argMaxIfMerge(status_event) AS status_event, argMaxIfMerge(grace_ends_at) AS grace_ends_at,
   argMaxIfMerge(replaced_by) AS replaced_by, argMaxIfMerge(end_user_id) AS end_user_id,
-  argMaxIfMerge(parent_key_id) AS parent_key_id, min(key_state.created_at) AS created_at,
-  max(key_state.revoked_at) AS revoked_at`;
+  argMaxIfMerge(parent_key_id) AS parent_key_id, min(key_state_v2.created_at) AS created_at,
+  max(key_state_v2.revoked_at) AS revoked_at`;
 
 // The status at {now}, from the merged columns above.
 const KEY_STATUS = `multiIf(
@@ -50,7 +50,7 @@ export interface KeyStateRow {
 }
 
 /**
- * Every key of a workspace with its current state (from key_state) joined with its usage count
+ * Every key of a workspace with its current state (from key_state_v2) joined with its usage count
  * and last use (from key_usage_day). Status is computed at `now`: a superseded key is
  * SUPERSEDED until its grace ends, then EXPIRED (the seeds' 401 expired_key).
  */
@@ -61,7 +61,7 @@ export function listKeys(
   return ch.query<KeyStateRow>(
     `WITH state AS (
        SELECT key_id, ${KEY_STATE_COLUMNS}
-       FROM key_state WHERE workspace_id = {workspaceId:String} GROUP BY key_id
+       FROM key_state_v2 WHERE workspace_id = {workspaceId:String} GROUP BY key_id
      ), usage AS (
        SELECT key_id, sum(requests) AS usage_count, max(last_used) AS last_used
        FROM key_usage_day WHERE workspace_id = {workspaceId:String} GROUP BY key_id
@@ -134,7 +134,7 @@ export interface KeyQuery {
   limit: number;
 }
 
-/** A key_state row as the query returns it, before it becomes a KeyView. */
+/** A key_state_v2 row as the query returns it, before it becomes a KeyView. */
 type KeyStateListRow = Pick<
   KeyView,
   | 'key_id'
@@ -177,9 +177,9 @@ export async function queryKeys(
            argMaxIfMerge(name) AS name, argMaxIfMerge(status_event) AS status_event,
            argMaxIfMerge(expires_at) AS expires_at, argMaxIfMerge(grace_ends_at) AS grace_ends_at,
            argMaxIfMerge(parent_key_id) AS parent_key_id,
-           ifNull(min(key_state.created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
+           ifNull(min(key_state_v2.created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
            ${KEY_STATUS} AS status
-         FROM key_state
+         FROM key_state_v2
          WHERE workspace_id = {workspaceId:String} AND ({keyId:String} = '' OR key_id = {keyId:String})
          GROUP BY key_id
        )
@@ -194,9 +194,9 @@ export async function queryKeys(
      )
      SELECT key_id, ${KEY_STATE_COLUMNS},
        key_env AS env, key_type AS type,
-       ifNull(min(key_state.created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
+       ifNull(min(key_state_v2.created_at), toDateTime64(0, 3, 'UTC')) AS sort_at,
        ${KEY_STATUS} AS status
-     FROM key_state
+     FROM key_state_v2
      WHERE workspace_id = {workspaceId:String} AND key_id IN (SELECT key_id FROM page)
      GROUP BY key_id
      ORDER BY sort_at DESC, key_id DESC`,

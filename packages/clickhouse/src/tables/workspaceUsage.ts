@@ -112,7 +112,7 @@ export async function listWorkspaces(ch: ClickHouseDriver, params: { limit: numb
     `SELECT DISTINCT workspace_id FROM (
        SELECT DISTINCT workspace_id FROM key_usage_day
        UNION ALL
-       SELECT DISTINCT workspace_id FROM key_state
+       SELECT DISTINCT workspace_id FROM key_state_v2
      )
      ORDER BY workspace_id
      LIMIT {limit:UInt32}`,
