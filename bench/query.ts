@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { registerApiRoutes } from '@keytrail/api';
 import {
   countAuthDecisions,
+  countRunningMerges,
   createEmbeddedDriver,
   insertSyntheticDecisions,
   insertSyntheticKeys,
@@ -82,6 +83,18 @@ if (values['seed-only']) {
   process.exit(0);
 }
 const rows = await countAuthDecisions(ch, shape.workspaceId);
+
+// Idle means idle: right after a seed the engine merges its parts for minutes, and idle figures
+// taken beside those merges would flatter the under-load ratios. Wait for none to run, three
+// checks apart (a reused database settles in seconds).
+const mergesWaitStarted = Date.now();
+for (let quiet = 0; quiet < 3 && Date.now() - mergesWaitStarted < 20 * 60_000; ) {
+  const merges = await countRunningMerges(ch);
+  quiet = merges === 0 ? quiet + 1 : 0;
+  if (merges > 0) process.stderr.write(`\rwaiting for ${merges} background merge(s) to finish…`);
+  await new Promise((r) => setTimeout(r, 1_000));
+}
+process.stderr.write(`\rmerges settled after ${((Date.now() - mergesWaitStarted) / 1000).toFixed(0)} s\n`);
 
 const logger = createLogger('bench-query', 'warn');
 const tokens = createTokenService({ ch, adminToken: TOKEN, logger, mode: 'single-process' });

@@ -27,6 +27,14 @@ export async function listDataTables(ch: ClickHouseDriver, database: string): Pr
   return rows.map((r) => checkTableName(r.name));
 }
 
+/** Background merges running now in the driver's database (a bench waits for none before it measures idle). */
+export async function countRunningMerges(ch: ClickHouseDriver): Promise<number> {
+  const [row] = await ch.query<{ merges: number }>(
+    'SELECT count() AS merges FROM system.merges WHERE database = currentDatabase()',
+  );
+  return row?.merges ?? 0;
+}
+
 /**
  * Swaps `a.table` and `b.table` atomically (Atomic databases). Materialized views follow their
  * source and target by name, so views in `a` now read and write the swapped-in tables.
