@@ -60,6 +60,8 @@ try {
     ['overview', 'overview'],
     ['keys', 'keys'],
     ['key page', `key&key=${key}`],
+    // The simulator's end users are eu_0, eu_1, …: every demo workspace has eu_1.
+    ['end-user page', 'end-user&end_user=eu_1'],
     ['probes', 'probes'],
     ['alerts', 'alerts'],
     ['billing', 'billing'],

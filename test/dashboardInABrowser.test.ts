@@ -199,6 +199,38 @@ describe('the dashboard in a real browser', () => {
     expect(await page.getByText('198.51.100.77').count()).toBeGreaterThan(0);
     await shoot(page, 'overview');
 
+    // The busiest end user links to its page, whose figures are the API's.
+    const topEndUsers = page.getByRole('region', { name: 'Top end users', exact: true });
+    const endUserId = (await topEndUsers.locator('tbody tr a').first().textContent())!;
+    await topEndUsers.getByRole('link', { name: endUserId, exact: true }).click();
+    await page.getByRole('heading', { name: `End user ${endUserId}` }).waitFor();
+    await page
+      .getByRole('group', { name: /by outcome/ })
+      .locator('canvas')
+      .first()
+      .waitFor();
+    const hash = new URL(page.url()).hash;
+    expect(hash).toContain(`end_user=${endUserId}`);
+    // Every decision of this test is from the last hour or two, so a wider range holds the page's.
+    const usage = await api(
+      `/v1/workspaces/ws_1/end-users/${endUserId}/usage?from=${new Date(Date.now() - 2 * 86_400_000).toISOString()}&to=${new Date(Date.now() + 3_600_000).toISOString()}&granularity=hour`,
+    );
+    const requests = usage.buckets.reduce((n: number, b: { total: number }) => n + b.total, 0);
+    expect(requests).toBeGreaterThan(0);
+    expect(await page.locator('.card', { hasText: 'Requests' }).locator('.figure').textContent()).toBe(
+      requests.toLocaleString('en'),
+    );
+    expect(
+      await page
+        .getByRole('navigation', { name: 'Pages' })
+        .getByRole('link', { name: 'Billing', exact: true })
+        .getAttribute('aria-current'),
+    ).toBe('page');
+    await shoot(page, 'end-user');
+    await page.goBack();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await settled(page);
+
     // The leaked key's alert links to its page.
     await page
       .getByRole('article', { name: 'REVOKED_KEY_USED alert' })
@@ -438,11 +470,17 @@ describe('the dashboard in a real browser', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Keys', exact: true }).waitFor();
 
+    const busiestEndUser = (
+      await api(
+        `/v1/workspaces/ws_1/usage?from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}&group_by=end_user_id&limit=5`,
+      )
+    ).rows.find((r: { value: string }) => r.value).value;
     const violations: string[] = [];
     for (const [name, hash] of [
       ['overview', 'overview'],
       ['keys', 'keys'],
       ['key', 'key&key=key_leaked'],
+      ['end user', `end-user&end_user=${busiestEndUser}`],
       ['probes', 'probes'],
       ['alerts', 'alerts'],
       ['billing', 'billing'],

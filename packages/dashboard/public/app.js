@@ -4,12 +4,13 @@
 import { ApiError, el, failure, link, route, TOKEN } from './lib.js';
 import { alerts } from './pages/alerts.js';
 import { billing } from './pages/billing.js';
+import { endUserPage } from './pages/endUser.js';
 import { keyPage } from './pages/key.js';
 import { keys } from './pages/keys.js';
 import { overview } from './pages/overview.js';
 import { probes } from './pages/probes.js';
 
-const PAGES = { overview, keys, key: keyPage, probes, alerts, billing };
+const PAGES = { overview, keys, key: keyPage, 'end-user': endUserPage, probes, alerts, billing };
 const main = document.getElementById('main');
 const context = document.getElementById('context');
 
@@ -146,11 +147,17 @@ async function render() {
   document.getElementById('range-from').value = localInput(params.get('from'));
   document.getElementById('range-to').value = localInput(params.get('to'));
   for (const a of document.querySelectorAll('nav#nav a')) {
-    if (a.dataset.page === page || (page === 'key' && a.dataset.page === 'keys'))
+    // A key's page sits under Keys, an end user's under Billing.
+    if (
+      a.dataset.page === page ||
+      (page === 'key' && a.dataset.page === 'keys') ||
+      (page === 'end-user' && a.dataset.page === 'billing')
+    )
       a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
     a.href = link(a.dataset.page, {
       key: undefined,
+      end_user: undefined,
       q: undefined,
       status: undefined,
       env: undefined,
@@ -176,7 +183,12 @@ async function render() {
 context.addEventListener('change', (event) => {
   const name = event.target.name;
   if (name === 'ws')
-    location.hash = link(route().page, { ws: event.target.value, key: undefined, alert: undefined });
+    location.hash = link(route().page, {
+      ws: event.target.value,
+      key: undefined,
+      end_user: undefined,
+      alert: undefined,
+    });
   if (name === 'range') {
     if (event.target.value === 'custom') {
       document.getElementById('custom-range').hidden = false;
@@ -190,7 +202,7 @@ context.addEventListener('submit', (event) => {
   if (document.getElementById('custom-range').hidden) {
     // Enter in the workspace field.
     if (ws && ws !== route().params.get('ws'))
-      location.hash = link(route().page, { ws, key: undefined, alert: undefined });
+      location.hash = link(route().page, { ws, key: undefined, end_user: undefined, alert: undefined });
     return;
   }
   const from = new Date(document.getElementById('range-from').value);

@@ -32,7 +32,11 @@ export interface EndUserBucket {
   keys: number;
 }
 
-/** One end user's decisions per bucket, across every key and session, from the raw decisions. */
+/**
+ * One end user's decisions per bucket, across every key and session, from the raw decisions. The
+ * engine reads them through the projection `by_end_user` (migration 0021), in end-user order: the
+ * table's own order is by key, and an end user's traffic crosses many keys.
+ */
 export async function getEndUserBuckets(
   ch: ClickHouseDriver,
   params: { workspaceId: string; endUserId: string; from: Date; to: Date; minutes: number },

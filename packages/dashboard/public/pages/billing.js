@@ -1,4 +1,5 @@
 import { credits, el, failure, link, number, request, route, table } from '../lib.js';
+import { endUserLink } from './shared.js';
 
 const PREVIEW_ROWS = 20;
 
@@ -131,7 +132,7 @@ export async function billing() {
       table(
         [
           { title: 'Period', cell: (r) => r.period_start },
-          { title: 'End user', cell: (r) => r.end_user_id || '(no end user)' },
+          { title: 'End user', cell: (r) => endUserLink(r.end_user_id, '(no end user)') },
           { title: 'Billable requests', num: true, cell: (r) => number(r.billable_requests) },
           { title: 'Cost (credits)', num: true, cell: (r) => credits(r.cost_micros) },
           { title: 'Keys', num: true, cell: (r) => number(r.keys) },

@@ -20,7 +20,7 @@ import {
   table,
   time,
 } from '../lib.js';
-import { alertCard, decisionsTable } from './shared.js';
+import { alertCard, decisionsTable, outcomesOf } from './shared.js';
 
 const DECISIONS_PAGE = 25;
 
@@ -145,9 +145,7 @@ export async function keyPage() {
     api(`/keys/${id}`),
     api(`/keys/${id}/usage?${q}&granularity=${g}`),
   ]);
-  const outcomes = [...new Set(usage.buckets.flatMap((b) => Object.keys(b.by_outcome)))].sort((a, b) =>
-    a === 'ALLOWED' ? -1 : b === 'ALLOWED' ? 1 : a < b ? -1 : 1,
-  );
+  const outcomes = outcomesOf(usage.buckets);
   const total = usage.buckets.reduce((s, b) => s + b.total, 0);
   const errors = usage.buckets.reduce((s, b) => s + b.errors, 0);
   const cost = usage.buckets.reduce((s, b) => s + b.cost, 0);

@@ -2,6 +2,7 @@ import { timeChart } from '../charts.js';
 import {
   api,
   card,
+  credits,
   el,
   granularity,
   link,
@@ -13,12 +14,12 @@ import {
   table,
   time,
 } from '../lib.js';
-import { alertCard, sumOutcomes, UNAUTHORIZED } from './shared.js';
+import { alertCard, endUserLink, sumOutcomes, UNAUTHORIZED } from './shared.js';
 
 const SHOWN_ALERTS = 5;
 const SEVERITY = { CRITICAL: 4, HIGH: 3, MEDIUM: 2, LOW: 1 };
 
-/** The workspace at a glance: traffic and its error and 401 rates, firing alerts, top keys and sources. */
+/** The workspace at a glance: traffic and its error and 401 rates, firing alerts, top keys, end users and sources. */
 export async function overview() {
   const q = rangeQuery();
   const { from, to } = range();
@@ -103,6 +104,18 @@ export async function overview() {
           { title: 'Refused', num: true, cell: (r) => number(r.total - (r.by_outcome.ALLOWED ?? 0)) },
         ],
         keys.rows,
+      );
+    }),
+    section('Top end users', async () => {
+      const endUsers = await api(`/usage?${q}&group_by=end_user_id&limit=5`);
+      return table(
+        [
+          { title: 'End user', cell: (r) => endUserLink(r.value, '(no end user)') },
+          { title: 'Requests', num: true, cell: (r) => number(r.total) },
+          { title: 'Refused', num: true, cell: (r) => number(r.total - (r.by_outcome.ALLOWED ?? 0)) },
+          { title: 'Cost (credits)', num: true, cell: (r) => credits(r.cost) },
+        ],
+        endUsers.rows,
       );
     }),
     section('Top probing sources', async () => {

@@ -1,4 +1,5 @@
-// Pieces more than one page shows: an alert with its evidence, a decisions table.
+// Pieces more than one page shows: an alert with its evidence, a decisions table, outcomes in
+// order, a link to an end user.
 import { badge, el, link, number, table, time } from '../lib.js';
 
 /** Outcomes a 401 answers (unknown, expired, revoked, missing or malformed credentials). */
@@ -12,6 +13,14 @@ export const UNAUTHORIZED = [
 /** The outcomes GET /probes counts. */
 export const PROBE_OUTCOMES = ['INVALID_KEY', 'EXPIRED_KEY', 'REVOKED_KEY'];
 export const sumOutcomes = (byOutcome, outcomes) => outcomes.reduce((s, o) => s + (byOutcome?.[o] ?? 0), 0);
+/** The outcomes the buckets hold, ALLOWED first (a chart's first colour), the rest by name. */
+export const outcomesOf = (buckets) =>
+  [...new Set(buckets.flatMap((b) => Object.keys(b.by_outcome)))].sort((a, b) =>
+    a === 'ALLOWED' ? -1 : b === 'ALLOWED' ? 1 : a < b ? -1 : 1,
+  );
+/** A link to an end user's page; `none` for usage with no end user. */
+export const endUserLink = (endUserId, none = '—') =>
+  endUserId ? el('a', { href: link('end-user', { end_user: endUserId }) }, endUserId) : none;
 
 export function alertCard(alert, { highlight = false } = {}) {
   const e = alert.evidence;
@@ -53,7 +62,7 @@ export function decisionsTable(decisions, empty = 'No decision in this range.') 
       { title: 'Request id', cell: (d) => d.request_id ?? '' },
       { title: 'Outcome', cell: (d) => [badge(d.outcome), d.http_status ? ` ${d.http_status}` : ''] },
       { title: 'Route', cell: (d) => `${d.method ?? ''} ${d.route ?? ''}` },
-      { title: 'End user', cell: (d) => d.end_user_id || '—' },
+      { title: 'End user', cell: (d) => endUserLink(d.end_user_id) },
       { title: 'Client IP', cell: (d) => d.client_ip || '—' },
     ],
     decisions,
