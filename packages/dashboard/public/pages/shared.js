@@ -18,9 +18,15 @@ export const outcomesOf = (buckets) =>
   [...new Set(buckets.flatMap((b) => Object.keys(b.by_outcome)))].sort((a, b) =>
     a === 'ALLOWED' ? -1 : b === 'ALLOWED' ? 1 : a < b ? -1 : 1,
   );
-/** A link to an end user's page; `none` for usage with no end user. */
+/** A link to an end user's page (leaving a key page's key and filter behind); `none` for no end user. */
 export const endUserLink = (endUserId, none = '—') =>
-  endUserId ? el('a', { href: link('end-user', { end_user: endUserId }) }, endUserId) : none;
+  endUserId
+    ? el(
+        'a',
+        { href: link('end-user', { end_user: endUserId, key: undefined, outcome: undefined }) },
+        endUserId,
+      )
+    : none;
 
 export function alertCard(alert, { highlight = false } = {}) {
   const e = alert.evidence;
