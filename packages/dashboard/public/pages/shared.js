@@ -50,7 +50,7 @@ export function alertCard(alert, { highlight = false } = {}) {
         : '',
       alert.scope.key_prefix ? ` · prefix ${alert.scope.key_prefix}` : '',
       alert.scope.client_ip ? ` · from ${alert.scope.client_ip}` : '',
-      alert.scope.end_user_id ? ` · end user ${alert.scope.end_user_id}` : '',
+      alert.scope.end_user_id ? [' · end user ', endUserLink(alert.scope.end_user_id)] : '',
     ),
     el(
       'div',
