@@ -1,19 +1,6 @@
 import { timeChart } from '../charts.js';
-import {
-  api,
-  card,
-  credits,
-  el,
-  granularity,
-  link,
-  number,
-  range,
-  rangeQuery,
-  route,
-  table,
-  time,
-} from '../lib.js';
-import { outcomesOf } from './shared.js';
+import { api, card, credits, el, granularity, link, number, range, rangeQuery, route } from '../lib.js';
+import { outcomesOf, usageTable } from './shared.js';
 
 /** One end user: requests by outcome, refusals and cost per bucket, across every key and session. */
 export async function endUserPage() {
@@ -69,21 +56,11 @@ export async function endUserPage() {
               zeros: false,
             }),
           ),
-          el(
-            'details',
-            {},
-            el('summary', {}, `Usage per ${g}, as a table`),
-            table(
-              [
-                { title: 'Bucket', cell: (b) => time(b.start) },
-                { title: 'Requests', num: true, cell: (b) => number(b.total) },
-                { title: 'Refused', num: true, cell: (b) => number(b.total - (b.by_outcome.ALLOWED ?? 0)) },
-                { title: 'Cost', num: true, cell: (b) => credits(b.cost) },
-                { title: 'Keys', num: true, cell: (b) => number(b.keys) },
-              ],
-              usage.buckets,
-            ),
-          ),
+          usageTable(g, usage.buckets, [
+            { title: 'Refused', num: true, cell: (b) => number(b.total - (b.by_outcome.ALLOWED ?? 0)) },
+            { title: 'Cost', num: true, cell: (b) => credits(b.cost) },
+            { title: 'Keys', num: true, cell: (b) => number(b.keys) },
+          ]),
         ],
   ];
 }

@@ -20,7 +20,7 @@ import {
   table,
   time,
 } from '../lib.js';
-import { alertCard, decisionsTable, outcomesOf } from './shared.js';
+import { alertCard, decisionsTable, outcomesOf, usageTable } from './shared.js';
 
 const DECISIONS_PAGE = 25;
 
@@ -244,21 +244,11 @@ export async function keyPage() {
     }),
     decisionsSection(keyId, outcomes),
     requestSearch(),
-    el(
-      'details',
-      {},
-      el('summary', {}, `Usage per ${g}, as a table`),
-      table(
-        [
-          { title: 'Bucket', cell: (b) => time(b.start) },
-          { title: 'Requests', num: true, cell: (b) => number(b.total) },
-          { title: 'Errors', num: true, cell: (b) => number(b.errors) },
-          { title: 'p50 ms', num: true, cell: (b) => ms(b.latency_ms?.p50) },
-          { title: 'p99 ms', num: true, cell: (b) => ms(b.latency_ms?.p99) },
-          { title: 'Cost', num: true, cell: (b) => credits(b.cost) },
-        ],
-        [...usage.buckets].reverse(),
-      ),
-    ),
+    usageTable(g, usage.buckets, [
+      { title: 'Errors', num: true, cell: (b) => number(b.errors) },
+      { title: 'p50 ms', num: true, cell: (b) => ms(b.latency_ms?.p50) },
+      { title: 'p99 ms', num: true, cell: (b) => ms(b.latency_ms?.p99) },
+      { title: 'Cost', num: true, cell: (b) => credits(b.cost) },
+    ]),
   ];
 }

@@ -1,5 +1,5 @@
 // Pieces more than one page shows: an alert with its evidence, a decisions table, outcomes in
-// order, a link to an end user.
+// order, a link to an end user, a usage series as a table.
 import { badge, el, link, number, table, time } from '../lib.js';
 
 /** Outcomes a 401 answers (unknown, expired, revoked, missing or malformed credentials). */
@@ -73,5 +73,22 @@ export function decisionsTable(decisions, empty = 'No decision in this range.') 
     ],
     decisions,
     empty,
+  );
+}
+
+/** A usage series as a table, newest bucket first, folded away under the charts it repeats. */
+export function usageTable(granularity, buckets, columns) {
+  return el(
+    'details',
+    {},
+    el('summary', {}, `Usage per ${granularity}, as a table`),
+    table(
+      [
+        { title: 'Bucket', cell: (b) => time(b.start) },
+        { title: 'Requests', num: true, cell: (b) => number(b.total) },
+        ...columns,
+      ],
+      [...buckets].reverse(),
+    ),
   );
 }
