@@ -62,8 +62,13 @@ describe('keytrail up survives SIGKILL', () => {
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
 
+    // Every consumer group of the process (projector, alerter, alert sink) waits out the dead
+    // member's session, 6 s here: a group left at Kafka's default 30 s held the restart for 45 s.
+    const restarting = Date.now();
     const second = spawnKeytrail(['up'], env);
     await second.waitForOutput(/Keytrail is up at/);
+    const restartMs = Date.now() - restarting;
+    expect(restartMs, 'restart after SIGKILL, with a 6 s session timeout').toBeLessThan(25_000);
     await waitFor(
       'everything committed',
       async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,
@@ -91,7 +96,7 @@ describe('keytrail up survives SIGKILL', () => {
     expect(await second.terminate()).toBe(0);
 
     // The process is gone, so this test may open the embedded database itself.
-    console.log(`killed at ${atKill} of ${TOTAL} projected`);
+    console.log(`killed at ${atKill} of ${TOTAL} projected; up again in ${restartMs} ms`);
     const ch = createEmbeddedDriver({ path: join(dataDir, 'clickhouse') });
     try {
       await expectExactCounts(ch, expected);

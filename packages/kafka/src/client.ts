@@ -122,3 +122,21 @@ export function createIdempotentProducer(
   producer.sendBatch = (batch) => sendBatch({ compression: codec, ...batch });
   return producer;
 }
+
+/** Kafka's default group session timeout, and the one Keytrail's consumer groups use unless told. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+
+/**
+ * Session timeout and heartbeat of a consumer group member. The session timeout is how long a
+ * member that died without leaving keeps its partitions: a restarted process's join waits that
+ * long for it, so every group of one process takes the same value (KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS).
+ */
+export function groupLiveness(sessionTimeoutMs = DEFAULT_SESSION_TIMEOUT_MS): {
+  sessionTimeout: number;
+  heartbeatInterval: number;
+} {
+  return {
+    sessionTimeout: sessionTimeoutMs,
+    heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeoutMs / 3)),
+  };
+}

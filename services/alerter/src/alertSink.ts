@@ -9,6 +9,7 @@ import {
 import { errorMessage, type Logger } from '@keytrail/core';
 import { alertOf, alertView } from '@keytrail/detection';
 import type { AlertEvent, AlertEventCodec } from '@keytrail/events';
+import { groupLiveness } from '@keytrail/kafka';
 import { webhookBody, webhookEventType, webhookMessageId } from '@keytrail/webhooks';
 import type { Consumer, Kafka } from 'kafkajs';
 
@@ -18,6 +19,8 @@ export interface AlertSinkOptions {
   alertCodec: AlertEventCodec;
   topic: string;
   groupId: string;
+  /** How long a member that died keeps the topic (default 30,000 ms): a restart's join waits it out. */
+  sessionTimeoutMs?: number;
   logger: Logger;
   /** Called after new webhook messages were written (the delivery worker sends them at once). */
   onMessages?: () => void;
@@ -68,7 +71,11 @@ export function createAlertSink(options: AlertSinkOptions) {
 
   return {
     async start() {
-      consumer = kafka.consumer({ groupId: options.groupId, maxWaitTimeInMs: 100 });
+      consumer = kafka.consumer({
+        groupId: options.groupId,
+        ...groupLiveness(options.sessionTimeoutMs),
+        maxWaitTimeInMs: 100,
+      });
       await consumer.connect();
       await consumer.subscribe({ topic: options.topic, fromBeginning: true });
       const owner = consumer;

@@ -18,6 +18,7 @@ import {
 } from '@keytrail/events';
 import {
   createIdempotentProducer,
+  groupLiveness,
   readWholeTopic,
   type SchemaRegistry,
   singleActiveAssigner,
@@ -355,8 +356,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
     const fresh = kafka.consumer({
       groupId: options.groupId,
       partitionAssigners: [singleActiveAssigner],
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
+      ...groupLiveness(options.sessionTimeoutMs),
       maxWaitTimeInMs: 100,
       maxBytesPerPartition: 16 * 1024 * 1024,
     });

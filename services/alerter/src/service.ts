@@ -66,6 +66,7 @@ export function createAlerterService(options: AlerterServiceOptions) {
     alertCodec,
     topic: options.topics.alerts,
     groupId: alertSinkGroupId(options.topicPrefix),
+    ...(options.sessionTimeoutMs ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
     logger,
     onMessages: () => deliveries.notify(),
   });

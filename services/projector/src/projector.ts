@@ -1,7 +1,7 @@
 import { type ClickHouseDriver, isRowDataError, streamRecentEventIds } from '@keytrail/clickhouse';
 import { errorMessage, isTransient, type Logger, retry } from '@keytrail/core';
 import type { EventCodec } from '@keytrail/events';
-import { createIdempotentProducer, type SchemaRegistry, type Topics } from '@keytrail/kafka';
+import { createIdempotentProducer, groupLiveness, type SchemaRegistry, type Topics } from '@keytrail/kafka';
 import type { Admin, Consumer, ConsumerConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { type PendingBatch, planAwareAssigner } from './assigner.ts';
@@ -120,8 +120,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     maxBytesPerPartition: 16 * 1024 * 1024,
     maxBytes: 64 * 1024 * 1024,
     maxWaitTimeInMs: 250,
-    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-    heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
+    ...groupLiveness(options.sessionTimeoutMs),
     // A batch interrupted after its plan is re-formed whole, so its partitions go to one member.
     partitionAssigners: [planAwareAssigner((subscribed) => pendingBatches(subscribed))],
   };
