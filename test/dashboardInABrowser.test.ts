@@ -220,6 +220,12 @@ describe('the dashboard in a real browser', () => {
     expect(await page.locator('.card', { hasText: 'Requests' }).locator('.figure').textContent()).toBe(
       requests.toLocaleString('en'),
     );
+    // The keys it came through: the API's, most used first, each a link to its key's page.
+    const keysTable = page.getByRole('group', { name: 'Keys it came through' });
+    expect(await keysTable.locator('tbody tr td:first-child').allTextContents()).toEqual(
+      usage.by_key.map((k: { key_id: string }) => k.key_id),
+    );
+    expect(usage.by_key.reduce((n: number, k: { total: number }) => n + k.total, 0)).toBe(requests);
     expect(
       await page
         .getByRole('navigation', { name: 'Pages' })
@@ -227,6 +233,12 @@ describe('the dashboard in a real browser', () => {
         .getAttribute('aria-current'),
     ).toBe('page');
     await shoot(page, 'end-user');
+    const firstKey = usage.by_key[0].key_id as string;
+    await keysTable.getByRole('link', { name: firstKey, exact: true }).click();
+    await page.getByRole('heading', { name: 'Lifecycle', exact: true }).waitFor();
+    expect(new URL(page.url()).hash).toContain(`key=${firstKey}`);
+    await page.goBack();
+    await page.getByRole('heading', { name: `End user ${endUserId}` }).waitFor();
     await page.goBack();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await settled(page);

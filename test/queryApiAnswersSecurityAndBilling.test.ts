@@ -123,6 +123,18 @@ function traffic() {
         cost: 15_000,
       }),
     );
+  // eu_1 also tried a test key once: its usage lists both keys (a test key is never billed).
+  events.push(
+    decision({
+      occurred_at: at(92),
+      key_id: 'key_test',
+      key_env: 'TEST',
+      end_user_id: 'eu_1',
+      outcome: 'ALLOWED',
+      client_ip: '10.0.0.1',
+      cost: 500,
+    }),
+  );
   events.push(
     decision({
       occurred_at: at(95),
@@ -417,8 +429,27 @@ describe('the query API answers what security and billing ask', () => {
       `/v1/workspaces/${WS}/end-users/eu_1/usage?from=${FROM}&to=${TO}&granularity=day`,
     );
     expect(euUsage.body.buckets).toEqual([
-      expect.objectContaining({ total: 5, cost: 75_000, keys: 1, by_outcome: { ALLOWED: 5 } }),
+      expect.objectContaining({ total: 6, cost: 75_500, keys: 2, by_outcome: { ALLOWED: 6 } }),
     ]);
+    expect(euUsage.body.by_key).toEqual([
+      {
+        key_id: 'key_live',
+        total: 5,
+        by_outcome: { ALLOWED: 5 },
+        cost: 75_000,
+        first_seen: at(90),
+        last_seen: at(94),
+      },
+      {
+        key_id: 'key_test',
+        total: 1,
+        by_outcome: { ALLOWED: 1 },
+        cost: 500,
+        first_seen: at(92),
+        last_seen: at(92),
+      },
+    ]);
+    expect(euUsage.body.more_keys).toBe(false);
   });
 
   it('exports billing by end user, live keys only, reconciling with the live ALLOWED total, byte-identical twice', async () => {

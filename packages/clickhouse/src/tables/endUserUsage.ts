@@ -23,6 +23,15 @@ export function getEndUserUsage(
   );
 }
 
+/**
+ * One end user's decisions over [from, to), the bucket `from` falls in whole: its buckets and its
+ * keys read the same rows, so they add up to the same total.
+ */
+const END_USER_DECISIONS = `FROM auth_decisions
+     WHERE workspace_id = {workspaceId:String} AND end_user_id = {endUserId:String}
+       AND occurred_at >= toStartOfInterval({from:DateTime64(3, 'UTC')}, toIntervalMinute({minutes:UInt32}))
+       AND occurred_at < {to:DateTime64(3, 'UTC')}`;
+
 export interface EndUserBucket {
   start: string;
   total: number;
@@ -44,13 +53,45 @@ export async function getEndUserBuckets(
   const rows = await ch.query<EndUserBucket>(
     `SELECT toStartOfInterval(occurred_at, toIntervalMinute({minutes:UInt32})) AS start, count() AS total,
             sumMap(map(outcome, toUInt64(1))) AS by_outcome, sum(cost) AS cost, uniqExact(key_id) AS keys
-     FROM auth_decisions
-     WHERE workspace_id = {workspaceId:String} AND end_user_id = {endUserId:String}
-       AND occurred_at >= toStartOfInterval({from:DateTime64(3, 'UTC')}, toIntervalMinute({minutes:UInt32}))
-       AND occurred_at < {to:DateTime64(3, 'UTC')}
+     ${END_USER_DECISIONS}
      GROUP BY start
      ORDER BY start`,
     params,
   );
   return rows.map((row) => ({ ...row, start: parseClickHouseTime(row.start).toISOString() }));
+}
+
+export interface EndUserKey {
+  /** The API key (the parent key for session traffic). */
+  key_id: string;
+  total: number;
+  by_outcome: Record<string, number>;
+  cost: number;
+  first_seen: string;
+  last_seen: string;
+}
+
+/**
+ * The keys one end user's decisions came through over the same range as `getEndUserBuckets`
+ * (its first bucket whole), most used first: what a security team reads before revoking a key
+ * or a session's parent. Read through the projection `by_end_user`, as the buckets are.
+ */
+export async function getEndUserKeys(
+  ch: ClickHouseDriver,
+  params: { workspaceId: string; endUserId: string; from: Date; to: Date; minutes: number; limit: number },
+): Promise<EndUserKey[]> {
+  const rows = await ch.query<EndUserKey>(
+    `SELECT key_id, count() AS total, sumMap(map(outcome, toUInt64(1))) AS by_outcome, sum(cost) AS cost,
+            min(occurred_at) AS first_seen, max(occurred_at) AS last_seen
+     ${END_USER_DECISIONS}
+     GROUP BY key_id
+     ORDER BY total DESC, key_id
+     LIMIT {limit:UInt32}`,
+    params,
+  );
+  return rows.map((row) => ({
+    ...row,
+    first_seen: parseClickHouseTime(row.first_seen).toISOString(),
+    last_seen: parseClickHouseTime(row.last_seen).toISOString(),
+  }));
 }

@@ -1,8 +1,24 @@
 import { timeChart } from '../charts.js';
-import { api, card, credits, el, granularity, link, number, range, rangeQuery, route } from '../lib.js';
+import {
+  api,
+  card,
+  credits,
+  el,
+  granularity,
+  link,
+  number,
+  range,
+  rangeQuery,
+  route,
+  table,
+  time,
+} from '../lib.js';
 import { outcomesOf, usageTable } from './shared.js';
 
-/** One end user: requests by outcome, refusals and cost per bucket, across every key and session. */
+/**
+ * One end user: requests by outcome, refusals and cost per bucket, across every key and session,
+ * and the keys it came through (a session's parent key), each linked to its page.
+ */
 export async function endUserPage() {
   const endUserId = route().params.get('end_user');
   if (!endUserId)
@@ -36,7 +52,11 @@ export async function endUserPage() {
       card('Requests', number(total)),
       card('Refused', number(total - allowed)),
       card('Cost (credits)', credits(cost)),
-      card('Keys and sessions', number(Math.max(0, ...usage.buckets.map((b) => b.keys))), `most in one ${g}`),
+      card(
+        'Keys',
+        `${number(usage.by_key.length)}${usage.more_keys ? '+' : ''}`,
+        `most in one ${g}: ${number(Math.max(0, ...usage.buckets.map((b) => b.keys)))}`,
+      ),
     ),
     total === 0
       ? el('p', { class: 'muted' }, 'No decision for this end user in this range.')
@@ -55,6 +75,32 @@ export async function endUserPage() {
             chart(`Keys and sessions used per ${g}`, [{ label: 'Keys', value: (b) => b.keys }], {
               zeros: false,
             }),
+          ),
+          el('h2', {}, 'Keys it came through'),
+          el(
+            'p',
+            { class: 'muted' },
+            "Session traffic counts under the session's parent key. Most used first",
+            usage.more_keys ? `; the first ${number(usage.by_key.length)} of more.` : '.',
+          ),
+          table(
+            [
+              {
+                title: 'Key',
+                cell: (k) =>
+                  k.key_id
+                    ? el('a', { href: link('key', { key: k.key_id, end_user: undefined }) }, k.key_id)
+                    : '(unknown key)',
+              },
+              { title: 'Requests', num: true, cell: (k) => number(k.total) },
+              { title: 'Refused', num: true, cell: (k) => number(k.total - (k.by_outcome.ALLOWED ?? 0)) },
+              { title: 'Cost', num: true, cell: (k) => credits(k.cost) },
+              { title: 'First seen', cell: (k) => time(k.first_seen) },
+              { title: 'Last seen', cell: (k) => time(k.last_seen) },
+            ],
+            usage.by_key,
+            'No key in this range.',
+            'Keys it came through',
           ),
           usageTable(g, usage.buckets, [
             { title: 'Refused', num: true, cell: (b) => number(b.total - (b.by_outcome.ALLOWED ?? 0)) },

@@ -5,6 +5,7 @@ import {
   type ClickHouseDriver,
   findDecisionsByRequestId,
   getEndUserBuckets,
+  getEndUserKeys,
   getProbes,
   getTopUsage,
   getWorkspaceUsageSeries,
@@ -27,6 +28,9 @@ import {
   TIME,
   WS_PARAMS,
 } from './schemas.ts';
+
+/** Keys listed on an end user's usage, most used first (the bench's end users use 45-55 a month). */
+const END_USER_KEYS_SHOWN = 100;
 
 /** Workspace-wide routes: request lookup, top-N usage, end-user usage, billing export, probes. */
 export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickHouseDriver }): Promise<void> {
@@ -165,7 +169,8 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
     {
       config: { scope: 'read' },
       schema: {
-        summary: "An end user's decisions per bucket, across every key and session",
+        summary:
+          "An end user's decisions per bucket, across every key and session, and the keys they came through",
         tags: ['usage'],
         params: { type: 'object', required: ['ws', 'endUserId'], properties: { ws: ID, endUserId: ID } },
         querystring: rangeQuery({ granularity: GRANULARITY }),
@@ -188,6 +193,25 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
                   },
                 },
               },
+              by_key: {
+                type: 'array',
+                description: `The keys (a session's parent key for its traffic) over the whole range, most used first, at most ${END_USER_KEYS_SHOWN}`,
+                items: {
+                  type: 'object',
+                  properties: {
+                    key_id: { type: 'string' },
+                    total: { type: 'integer' },
+                    by_outcome: BY_OUTCOME,
+                    cost: { type: 'integer' },
+                    first_seen: TIME,
+                    last_seen: TIME,
+                  },
+                },
+              },
+              more_keys: {
+                type: 'boolean',
+                description: `True when the end user used more keys than by_key lists`,
+              },
             },
           },
           ...ERRORS,
@@ -199,13 +223,18 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
       const { granularity } = request.query;
       const range = parseRange(request.query);
       checkBuckets(range, granularity);
-      const buckets = await getEndUserBuckets(ch, {
-        workspaceId: ws,
-        endUserId,
-        ...range,
-        minutes: GRANULARITY_MS[granularity] / 60_000,
-      });
-      return { end_user_id: endUserId, granularity, buckets };
+      const query = { workspaceId: ws, endUserId, ...range, minutes: GRANULARITY_MS[granularity] / 60_000 };
+      const [buckets, keys] = await Promise.all([
+        getEndUserBuckets(ch, query),
+        getEndUserKeys(ch, { ...query, limit: END_USER_KEYS_SHOWN + 1 }),
+      ]);
+      return {
+        end_user_id: endUserId,
+        granularity,
+        buckets,
+        by_key: keys.slice(0, END_USER_KEYS_SHOWN),
+        more_keys: keys.length > END_USER_KEYS_SHOWN,
+      };
     },
   );
 
