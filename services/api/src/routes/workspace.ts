@@ -4,8 +4,7 @@ import {
   type BillingPeriod,
   type ClickHouseDriver,
   findDecisionsByRequestId,
-  getEndUserBuckets,
-  getEndUserKeys,
+  getEndUserBreakdown,
   getProbes,
   getTopUsage,
   getWorkspaceUsageSeries,
@@ -224,10 +223,7 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
       const range = parseRange(request.query);
       checkBuckets(range, granularity);
       const query = { workspaceId: ws, endUserId, ...range, minutes: GRANULARITY_MS[granularity] / 60_000 };
-      const [buckets, keys] = await Promise.all([
-        getEndUserBuckets(ch, query),
-        getEndUserKeys(ch, { ...query, limit: END_USER_KEYS_SHOWN + 1 }),
-      ]);
+      const { buckets, keys } = await getEndUserBreakdown(ch, query);
       return {
         end_user_id: endUserId,
         granularity,
