@@ -1,5 +1,12 @@
 import { join } from 'node:path';
-import { createEmbeddedDriver, loadMigrations, readRetention } from '@keytrail/clickhouse';
+import {
+  countRunningMutations,
+  createEmbeddedDriver,
+  insertSyntheticDecisions,
+  loadMigrations,
+  migrate,
+  readRetention,
+} from '@keytrail/clickhouse';
 import { waitForTopicLeaders } from '@keytrail/kafka';
 import { ConfigResourceTypes } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
@@ -72,6 +79,51 @@ describe('keytrail migrate', () => {
       }
     } finally {
       await admin.disconnect();
+    }
+  });
+
+  it('shows the background work a migration leaves (a projection built into every part) and waits until it is done', async () => {
+    const dataDir = tempDir('migrate-background');
+    const path = join(dataDir, 'clickhouse');
+    // A database from before migration 0021, holding decisions in several parts.
+    const before = createEmbeddedDriver({ path });
+    try {
+      const migrations = loadMigrations();
+      await migrate(before, { migrations: migrations.filter((m) => m.name < '0021') });
+      const shape = {
+        workspaceId: 'ws_mig',
+        keys: 200,
+        endUsers: 1_000,
+        startMs: Date.UTC(2026, 10, 1),
+        spanMs: 30 * 86_400_000,
+      };
+      for (let first = 0; first < 800_000; first += 100_000)
+        await insertSyntheticDecisions(before, shape, first, 100_000, 800_000);
+    } finally {
+      await before.close();
+    }
+
+    const run = spawnKeytrail(['migrate'], { KEYTRAIL_DATA_DIR: dataDir });
+    expect(await run.exited, run.output()).toBe(0);
+    expect(run.output()).toContain('applied 0021_auth_decisions_by_end_user.sql');
+    expect(run.output()).toMatch(
+      /in the background: auth_decisions: MATERIALIZE PROJECTION by_end_user, \d+ of \d+ parts done/,
+    );
+    expect(run.output()).toMatch(/background work done in \d+\.\d s/);
+
+    // It exited once the work was done: every part holds the projection.
+    const after = createEmbeddedDriver({ path });
+    try {
+      expect(await countRunningMutations(after)).toBe(0);
+      const [parts] = await after.query<{ parts: number; with_projection: number }>(
+        `SELECT (SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'auth_decisions' AND active) AS parts,
+                (SELECT count() FROM system.projection_parts WHERE database = currentDatabase() AND table = 'auth_decisions'
+                   AND name = 'by_end_user' AND active) AS with_projection`,
+      );
+      expect(parts!.parts).toBeGreaterThan(0);
+      expect(parts!.with_projection).toBe(parts!.parts);
+    } finally {
+      await after.close();
     }
   });
 });

@@ -36,17 +36,6 @@ export async function countRunningMerges(ch: ClickHouseDriver): Promise<number> 
 }
 
 /**
- * Mutations not yet done in the driver's database: a migration's MATERIALIZE runs in the
- * background, and a bench waits for none before it measures idle.
- */
-export async function countRunningMutations(ch: ClickHouseDriver): Promise<number> {
-  const [row] = await ch.query<{ mutations: number }>(
-    'SELECT count() AS mutations FROM system.mutations WHERE database = currentDatabase() AND NOT is_done',
-  );
-  return row?.mutations ?? 0;
-}
-
-/**
  * Swaps `a.table` and `b.table` atomically (Atomic databases). Materialized views follow their
  * source and target by name, so views in `a` now read and write the swapped-in tables.
  */

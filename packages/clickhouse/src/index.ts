@@ -1,6 +1,7 @@
 export * from './databases.ts';
 export * from './driver/index.ts';
 export * from './migrate.ts';
+export * from './mutations.ts';
 export * from './retention.ts';
 export * from './rowBinary.ts';
 export * from './synthetic.ts';

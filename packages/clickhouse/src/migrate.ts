@@ -84,6 +84,15 @@ export async function migrationStatus(
 }
 
 /**
+ * Settings of every migration and retention statement. A statement that rewrites existing parts
+ * (`MATERIALIZE PROJECTION`, `MODIFY TTL`, `DROP COLUMN`) leaves that work to the engine's
+ * background mutations, on every driver (chdb waits for them by default, a server does not):
+ * a start after an upgrade is not held back, reads answer meanwhile from the parts as they are,
+ * and `waitForMutations` shows the progress.
+ */
+export const DDL_SETTINGS = { mutations_sync: 0 } as const;
+
+/**
  * Applies every pending migration in order and records each. Safe to run from several processes
  * at once: statements are IF NOT EXISTS and the record table collapses duplicates.
  */
@@ -93,7 +102,7 @@ export async function migrate(
 ): Promise<MigrationStatus> {
   const migrations = options.migrations ?? loadMigrations();
   const [first] = migrations;
-  if (first) for (const statement of first.statements) await ch.command(statement);
+  if (first) for (const statement of first.statements) await ch.command(statement, undefined, DDL_SETTINGS);
   const applied = await readApplied(ch);
   for (const migration of migrations) {
     const done = applied.get(migration.version);
@@ -105,7 +114,7 @@ export async function migrate(
       }
       continue;
     }
-    for (const statement of migration.statements) await ch.command(statement);
+    for (const statement of migration.statements) await ch.command(statement, undefined, DDL_SETTINGS);
     await ch.insert('schema_migrations', [
       { version: migration.version, name: migration.name, checksum: migration.checksum },
     ]);

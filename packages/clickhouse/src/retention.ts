@@ -1,4 +1,5 @@
 import type { ClickHouseDriver } from './driver/types.ts';
+import { DDL_SETTINGS } from './migrate.ts';
 
 export interface RetentionSettings {
   /** Days raw auth decisions are kept (KEYTRAIL_RAW_TTL_DAYS, default 90). */
@@ -27,9 +28,17 @@ export async function applyRetention(ch: ClickHouseDriver, settings: RetentionSe
   // The request-id index lives as long as the raw rows it points at.
   for (const table of ['auth_decisions', 'request_ids'] as const)
     if (!current[table]?.includes(`toIntervalDay(${days})`))
-      await ch.command(`ALTER TABLE ${table} MODIFY TTL toDateTime(occurred_at) + INTERVAL ${days} DAY`);
+      await ch.command(
+        `ALTER TABLE ${table} MODIFY TTL toDateTime(occurred_at) + INTERVAL ${days} DAY`,
+        undefined,
+        DDL_SETTINGS,
+      );
   if (!current.seen_event_ids?.includes(`toIntervalHour(${hours})`)) {
-    await ch.command(`ALTER TABLE seen_event_ids MODIFY TTL toDateTime(seen_at) + INTERVAL ${hours} HOUR`);
+    await ch.command(
+      `ALTER TABLE seen_event_ids MODIFY TTL toDateTime(seen_at) + INTERVAL ${hours} HOUR`,
+      undefined,
+      DDL_SETTINGS,
+    );
   }
 }
 

@@ -4,6 +4,7 @@ import {
   createClickHouseDriver,
   describeDeduplicationRepair,
   migrate,
+  waitForMutations,
 } from '@keytrail/clickhouse';
 import {
   createLogger,
@@ -174,6 +175,16 @@ export async function main(argv: string[]): Promise<number> {
             dedupWindowHours: config.dedupWindowHours,
           });
           console.log(`migrations: ${status.applied.length} applied, ${status.pending.length} pending`);
+          // What the migrations and the retention left running in the background (a projection
+          // or a TTL rewritten into every part): shown until done, so the operator knows when
+          // queries run at full speed. Ctrl-C stops the wait, not the work.
+          const background = await waitForMutations(ch, {
+            onProgress: (lines) => {
+              for (const line of lines) console.log(`in the background: ${line}`);
+            },
+          });
+          if (background.mutations > 0)
+            console.log(`background work done in ${(background.waitedMs / 1000).toFixed(1)} s`);
         } finally {
           await ch.close();
           await lifecycle.stopAll();

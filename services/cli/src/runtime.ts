@@ -7,6 +7,7 @@ import {
   createClickHouseDriver,
   describeDeduplicationRepair,
   migrate,
+  waitForMutations,
 } from '@keytrail/clickhouse';
 import { type KeytrailConfig, KeytrailError, type Logger, sleep } from '@keytrail/core';
 import { createEventCodec, type EventCodec } from '@keytrail/events';
@@ -127,6 +128,24 @@ export async function connectClickHouse(
   lifecycle.add({ name: 'clickhouse', stop: () => ch.close() });
   await migrate(ch, { onApplied: (m) => logger.info(`migration ${m.name} applied`) });
   await applyRetention(ch, { rawTtlDays: config.rawTtlDays, dedupWindowHours: config.dedupWindowHours });
+  // Background work they left (a projection or a TTL rewritten into every part) does not hold
+  // the start back: queries answer meanwhile, slower. Its progress is logged until it is done.
+  const stopWatching = new AbortController();
+  lifecycle.add({ name: 'mutation progress', stop: async () => stopWatching.abort() });
+  waitForMutations(ch, {
+    intervalMs: 10_000,
+    signal: stopWatching.signal,
+    onProgress: (lines) => {
+      for (const line of lines) logger.info(`in the background: ${line}`);
+    },
+  })
+    .then(({ mutations, waitedMs }) => {
+      if (mutations > 0 && !stopWatching.signal.aborted)
+        logger.info(`background work done in ${(waitedMs / 1000).toFixed(1)} s`);
+    })
+    .catch((err: unknown) => {
+      if (!stopWatching.signal.aborted) logger.warn({ err }, 'could not follow background work');
+    });
   return ch;
 }
 
