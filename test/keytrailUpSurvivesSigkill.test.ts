@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { createEmbeddedDriver } from '@keytrail/clickhouse';
+import { sleep } from '@keytrail/core';
 import { createRandom } from '@keytrail/simulator';
 import { describe, expect, it } from 'vitest';
 import {
@@ -66,9 +67,27 @@ describe('keytrail up survives SIGKILL', () => {
     // member's session, 6 s here: a group left at Kafka's default 30 s held the restart for 45 s.
     const restarting = Date.now();
     const second = spawnKeytrail(['up'], env);
+    // The server listens before the consumers join: /healthz answers, and /readyz says "not
+    // ready", while the projector still waits out its dead member.
+    let up = false;
+    let answered: { healthz: number; readyz: number } | undefined;
+    const watching = (async () => {
+      while (!up && !answered) {
+        const healthz = await fetch(`${url}/healthz`).catch(() => undefined);
+        if (healthz?.status === 200)
+          answered = { healthz: 200, readyz: (await fetch(`${url}/readyz`)).status };
+        else await sleep(50);
+      }
+    })();
     await second.waitForOutput(/Keytrail is up at/);
+    up = true;
+    await watching;
     const restartMs = Date.now() - restarting;
     expect(restartMs, 'restart after SIGKILL, with a 6 s session timeout').toBeLessThan(25_000);
+    expect(answered, 'the server answered before the consumers had joined').toEqual({
+      healthz: 200,
+      readyz: 503,
+    });
     await waitFor(
       'everything committed',
       async () => (await groupLag(kafka, `${prefix}projector`, topics.authDecisions)) === 0,

@@ -79,8 +79,12 @@ export async function serve(options: ServeOptions): Promise<Served> {
     readiness.migrations = onceTrue(async () => (await migrationStatus(driver)).pending.length === 0);
   }
 
-  // The alerter starts before the projector: its start-up (reading the alert and lifecycle
-  // topics) then never leaves the projector running alone before the server answers.
+  // Consumers join their groups only once the server listens (below): a join after a crash
+  // waits out the dead member's session (KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS, 30 s by
+  // default), and ingest, the API, /healthz and /metrics need not wait with it; /readyz says
+  // "not ready" until each has joined. The alerter starts before the projector: its start-up
+  // (reading the alert and lifecycle topics) then never leaves the projector running alone.
+  const consumerStarts: (() => Promise<void>)[] = [];
   // The API seals endpoint secrets and the alerter opens them. The alerter cannot work without
   // the key; an API without it serves everything but the routes that make or rotate a secret.
   const sealing =
@@ -108,7 +112,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
       ...(schemaRegistry ? { registry: schemaRegistry } : {}),
     });
     lifecycle.add({ name: 'alerter', stop: () => alerter.stop() });
-    await alerter.start();
+    consumerStarts.push(() => alerter.start());
     // A lone alerter is ready once it judges (or stands by); in `up` its rebalance after a
     // restart does not hold back ingest and the API, which is what /readyz gates.
     if (!options.allInOne) readiness.alerter = async () => alerter.isReady();
@@ -129,7 +133,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
       ...(schemaRegistry ? { registry: schemaRegistry } : {}),
     });
     lifecycle.add({ name: 'projector', stop: () => projector.stop() });
-    await projector.start();
+    consumerStarts.push(() => projector.start());
     readiness.projector = async () => projector.isReady();
   }
 
@@ -177,5 +181,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
   const host = options.host ?? (options.allInOne ? '127.0.0.1' : '0.0.0.0');
   const url = await app.listen({ port: config.port, host });
   lifecycle.add({ name: 'http server', stop: () => app.close() });
+  logger.info(`listening at ${url}`);
+  for (const start of consumerStarts) await start();
   return { url, adminToken: adminToken ?? '', generatedToken: !config.adminToken, brokers, ch, kafka };
 }
