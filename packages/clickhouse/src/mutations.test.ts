@@ -23,10 +23,10 @@ describe('describeMutations', () => {
   it('puts a multi-line command on one line, without the parentheses system.mutations adds, and says why the last attempt failed', () => {
     const m = {
       ...materialize(2, 'Memory limit exceeded'),
-      command: 'MODIFY TTL\n  toDateTime(occurred_at)',
+      command: '(MODIFY TTL\n  toDateTime(occurred_at) + toIntervalDay(30))',
     };
     expect(describeMutations([m], new Map())).toEqual([
-      'auth_decisions: MODIFY TTL toDateTime(occurred_at), 0 of 2 parts done; last attempt failed: Memory limit exceeded',
+      'auth_decisions: MODIFY TTL toDateTime(occurred_at) + toIntervalDay(30), 0 of 2 parts done; last attempt failed: Memory limit exceeded',
     ]);
   });
 });
