@@ -64,7 +64,7 @@ describe('keytrail up survives SIGKILL', () => {
     expect(await first.exited).toBe('SIGKILL');
 
     // Every consumer group of the process (projector, alerter, alert sink) waits out the dead
-    // member's session, 6 s here: a group left at Kafka's default 30 s held the restart for 45 s.
+    // member's session, 6 s here: a group left at Kafka's default 30 s held the restart for 30-45 s.
     const restarting = Date.now();
     const second = spawnKeytrail(['up'], env);
     // The server listens before the consumers join: /healthz answers, and /readyz says "not
