@@ -1,5 +1,6 @@
 import {
   type ClickHouseDriver,
+  countPartsWithProjection,
   countRunningMutations,
   createEmbeddedDriver,
   getEndUserBreakdown,
@@ -7,8 +8,8 @@ import {
   loadMigrations,
   migrate,
   type SyntheticWorkspace,
+  waitForMutations,
 } from '@keytrail/clickhouse';
-import { sleep } from '@keytrail/core';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './kit/index.ts';
 
@@ -40,21 +41,16 @@ describe('migration 0021 (auth_decisions by end user)', () => {
         await insertSyntheticDecisions(ch, shape, first, 60_000, TOTAL);
       }
       await migrate(ch);
-      for (let waited = 0; (await countRunningMutations(ch)) > 0; waited += 100) {
-        if (waited > 60_000) throw new Error('MATERIALIZE PROJECTION still running after 60 s');
-        await sleep(100);
-      }
+      await waitForMutations(ch, { onProgress: () => {}, signal: AbortSignal.timeout(60_000) });
+      if ((await countRunningMutations(ch)) > 0)
+        throw new Error('MATERIALIZE PROJECTION still running after 60 s');
       await insertSyntheticDecisions(ch, shape, 180_000, 60_000, TOTAL);
 
       // Every active part holds the projection: the old ones through the migration's mutation.
-      const [parts] = await ch.query<{ parts: number; with_projection: number }>(
-        `SELECT (SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'auth_decisions' AND active) AS parts,
-                (SELECT count() FROM system.projection_parts WHERE database = currentDatabase() AND table = 'auth_decisions'
-                   AND name = 'by_end_user' AND active) AS with_projection`,
-      );
+      const parts = await countPartsWithProjection(ch, 'auth_decisions', 'by_end_user');
       // (Background merges may have joined them already; a merged part keeps the projection.)
-      expect(parts!.parts).toBeGreaterThanOrEqual(1);
-      expect(parts!.with_projection).toBe(parts!.parts);
+      expect(parts.parts).toBeGreaterThanOrEqual(1);
+      expect(parts.with_projection).toBe(parts.parts);
 
       const params = {
         workspaceId: shape.workspaceId,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  countPartsWithProjection,
   countRunningMutations,
   createEmbeddedDriver,
   insertSyntheticDecisions,
@@ -115,13 +116,9 @@ describe('keytrail migrate', () => {
     const after = createEmbeddedDriver({ path });
     try {
       expect(await countRunningMutations(after)).toBe(0);
-      const [parts] = await after.query<{ parts: number; with_projection: number }>(
-        `SELECT (SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'auth_decisions' AND active) AS parts,
-                (SELECT count() FROM system.projection_parts WHERE database = currentDatabase() AND table = 'auth_decisions'
-                   AND name = 'by_end_user' AND active) AS with_projection`,
-      );
-      expect(parts!.parts).toBeGreaterThan(0);
-      expect(parts!.with_projection).toBe(parts!.parts);
+      const parts = await countPartsWithProjection(after, 'auth_decisions', 'by_end_user');
+      expect(parts.parts).toBeGreaterThan(0);
+      expect(parts.with_projection).toBe(parts.parts);
     } finally {
       await after.close();
     }

@@ -36,6 +36,26 @@ export async function countRunningMerges(ch: ClickHouseDriver): Promise<number> 
 }
 
 /**
+ * Active parts of `table` in the driver's database, and how many of them hold `projection`: a
+ * projection added by a migration reaches older parts through a background mutation.
+ */
+export async function countPartsWithProjection(
+  ch: ClickHouseDriver,
+  table: string,
+  projection: string,
+): Promise<{ parts: number; with_projection: number }> {
+  const [row] = await ch.query<{ parts: number; with_projection: number }>(
+    `SELECT (SELECT count() FROM system.parts
+             WHERE database = currentDatabase() AND table = {table:String} AND active) AS parts,
+            (SELECT count() FROM system.projection_parts
+             WHERE database = currentDatabase() AND table = {table:String} AND name = {projection:String} AND active)
+              AS with_projection`,
+    { table, projection },
+  );
+  return { parts: Number(row?.parts ?? 0), with_projection: Number(row?.with_projection ?? 0) };
+}
+
+/**
  * Swaps `a.table` and `b.table` atomically (Atomic databases). Materialized views follow their
  * source and target by name, so views in `a` now read and write the swapped-in tables.
  */
