@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { DEFAULT_KAFKA_COMPRESSION, type KafkaCompression, type Logger } from '@keytrail/core';
 import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer, type ProducerConfig } from 'kafkajs';
 import { compressionType, registerKafkaCodecs } from './compression.ts';
+import { recordGroupMembers } from './groupMembers.ts';
 import { createRepeatFilter } from './repeatFilter.ts';
 
 /**
@@ -62,6 +63,13 @@ export interface CreateKafkaOptions {
    * producer thread connects with these options and so compresses at it too.
    */
   zstdLevel?: number;
+  /**
+   * A file in the data directory this process holds (its lock taken): every consumer records its
+   * group membership there and, before its first join, removes the members the previous process
+   * on that directory left when it died (`groupMembers.ts`), so it joins without waiting out their
+   * session. Never for a file another live process may write.
+   */
+  groupMembersFile?: string;
 }
 
 /** The options of each client made by createKafka (a producer thread connects with them). */
@@ -85,6 +93,7 @@ export function createKafka(options: CreateKafkaOptions): Kafka {
     logCreator: kafkaLogCreator(options.logger),
   });
   madeWith.set(kafka, { ...options });
+  if (options.groupMembersFile) recordGroupMembers(kafka, options.groupMembersFile, options.logger);
   return kafka;
 }
 

@@ -1,5 +1,6 @@
 export * from './client.ts';
 export * from './compression.ts';
+export * from './groupMembers.ts';
 export * from './localBroker/index.ts';
 export * from './producerThread/index.ts';
 export * from './schemaRegistry.ts';

@@ -101,6 +101,7 @@ export async function main(argv: string[]): Promise<number> {
           lifecycle,
           services: ['ingest', 'projector', 'alerter', 'api'],
           allInOne: true,
+          ownsDataDir: lock !== undefined,
         });
         lock?.update({ url: served.url });
         console.log(`\nKeytrail is up at ${served.url}`);

@@ -23,12 +23,16 @@ import { sealingKey } from '@keytrail/webhooks';
 import type { Kafka } from 'kafkajs';
 import type { Lifecycle } from './lifecycle.ts';
 
-/** Kafka to use: the configured cluster, or (all-in-one only) a managed local broker. */
+/**
+ * Kafka to use: the configured cluster, or (all-in-one only) a managed local broker. A process
+ * that holds its data directory (`ownsDataDir`) records its consumer-group members there, so the
+ * process started after a crash removes them instead of waiting out their session.
+ */
 export async function connectKafka(
   config: KeytrailConfig,
   lifecycle: Lifecycle,
   logger: Logger,
-  options: { allowManaged: boolean },
+  options: { allowManaged: boolean; ownsDataDir?: boolean },
 ): Promise<{ kafka: Kafka; brokers: string[]; topics: Topics }> {
   let brokers = config.kafkaBrokers;
   // A cluster gets 6 partitions and 3 replicas (capped at its brokers); the managed single node 3 and 1.
@@ -58,6 +62,7 @@ export async function connectKafka(
     logger,
     compression: config.kafkaCompression,
     zstdLevel: config.kafkaZstdLevel,
+    ...(options.ownsDataDir ? { groupMembersFile: join(config.dataDir, GROUP_MEMBERS_FILE) } : {}),
   });
   const topics = topicNames(config.topicPrefix);
   const admin = kafka.admin();
@@ -74,6 +79,9 @@ export async function connectKafka(
   }
   return { kafka, brokers, topics };
 }
+
+/** In the data directory: the consumer-group members of the process that holds it. */
+export const GROUP_MEMBERS_FILE = 'kafka-members.json';
 
 const BROKER_RESTART_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
 

@@ -48,7 +48,8 @@ export function createProducerThread(
 ): BatchProducer | undefined {
   const known = clientOptions(kafka);
   if (!known) return undefined;
-  const { logger, ...client } = known;
+  // The thread only produces: consumers' group membership is the calling thread's to record.
+  const { logger, groupMembersFile: _consumersOnly, ...client } = known;
   const data: ProducerThreadData = {
     client,
     overrides: options.overrides ?? {},

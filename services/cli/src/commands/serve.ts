@@ -25,6 +25,8 @@ export interface ServeOptions {
   allInOne: boolean;
   /** Host to listen on (default 0.0.0.0 for services, 127.0.0.1 for all-in-one). */
   host?: string;
+  /** This process holds KEYTRAIL_DATA_DIR's lock (`keytrail up` on a managed broker or embedded ClickHouse). */
+  ownsDataDir?: boolean;
 }
 
 export interface Served {
@@ -59,6 +61,7 @@ export async function serve(options: ServeOptions): Promise<Served> {
   if (wants('ingest') || wants('projector') || wants('alerter')) {
     ({ kafka, brokers, topics } = await connectKafka(config, lifecycle, logger, {
       allowManaged: options.allInOne,
+      ownsDataDir: options.ownsDataDir ?? false,
     }));
     readiness.kafka = kafkaReachable(kafka, lifecycle);
     const schemas = createSchemaRegistry({ kafka, topic: topics.schemas, logger });
