@@ -226,6 +226,15 @@ describe('the dashboard in a real browser', () => {
       usage.by_key.map((k: { key_id: string }) => k.key_id),
     );
     expect(usage.by_key.reduce((n: number, k: { total: number }) => n + k.total, 0)).toBe(requests);
+    // The sessions it signed in with: the API's, each with the key it was issued from.
+    const sessionsTable = page.getByRole('group', { name: 'Sessions it came through' });
+    expect(usage.by_session.length, 'the simulated end user signs in with sessions').toBeGreaterThan(0);
+    expect(await sessionsTable.locator('tbody tr td:first-child').allTextContents()).toEqual(
+      usage.by_session.map((s: { session_id: string }) => s.session_id),
+    );
+    expect(await sessionsTable.locator('tbody tr td:nth-child(2)').allTextContents()).toEqual(
+      usage.by_session.map((s: { key_id: string }) => s.key_id),
+    );
     expect(
       await page
         .getByRole('navigation', { name: 'Pages' })
@@ -237,6 +246,13 @@ describe('the dashboard in a real browser', () => {
     await keysTable.getByRole('link', { name: firstKey, exact: true }).click();
     await page.getByRole('heading', { name: 'Lifecycle', exact: true }).waitFor();
     expect(new URL(page.url()).hash).toContain(`key=${firstKey}`);
+    await page.goBack();
+    await page.getByRole('heading', { name: `End user ${endUserId}` }).waitFor();
+    // A session opens its own page: its end user, its parent key, its lifecycle.
+    const firstSession = usage.by_session[0].session_id as string;
+    await sessionsTable.getByRole('link', { name: firstSession, exact: true }).click();
+    await page.getByRole('heading', { name: 'Lifecycle', exact: true }).waitFor();
+    expect(new URL(page.url()).hash).toContain(`key=${firstSession}`);
     await page.goBack();
     await page.getByRole('heading', { name: `End user ${endUserId}` }).waitFor();
     await page.goBack();

@@ -29,28 +29,30 @@ const withSettings = (ch: ClickHouseDriver, settings: Record<string, string | nu
   query: (sql, params, own) => ch.query(sql, params, { ...own, ...settings }),
 });
 
-describe('migration 0021 (auth_decisions by end user)', () => {
+describe('migrations 0021 and 0022 (auth_decisions by end user, with sessions)', () => {
   it("answers an end user's usage from the projection, for parts written before and after it, as the raw rows do", async () => {
     const ch = createEmbeddedDriver({ path: tempDir('end-user-projection') });
     try {
       const migrations = loadMigrations();
-      const v21 = migrations.find((m) => m.name === '0021_auth_decisions_by_end_user.sql')!;
-      await migrate(ch, { migrations: migrations.filter((m) => m.version < v21.version) });
-      // Three parts before the migration, one after it.
+      const v22 = migrations.find((m) => m.name === '0022_auth_decisions_by_end_user_sessions.sql')!;
+      await migrate(ch, { migrations: migrations.filter((m) => m.version < v22.version) });
+      // Three parts before the migration (with 0021's projection), one after it.
       for (let first = 0; first < 180_000; first += 60_000) {
         await insertSyntheticDecisions(ch, shape, first, 60_000, TOTAL);
       }
       await migrate(ch);
       await waitForMutations(ch, { onProgress: () => {}, signal: AbortSignal.timeout(60_000) });
       if ((await countRunningMutations(ch)) > 0)
-        throw new Error('MATERIALIZE PROJECTION still running after 60 s');
+        throw new Error('MATERIALIZE or DROP PROJECTION still running after 60 s');
       await insertSyntheticDecisions(ch, shape, 180_000, 60_000, TOTAL);
 
       // Every active part holds the projection: the old ones through the migration's mutation.
-      const parts = await countPartsWithProjection(ch, 'auth_decisions', 'by_end_user');
+      const parts = await countPartsWithProjection(ch, 'auth_decisions', 'by_end_user_sessions');
       // (Background merges may have joined them already; a merged part keeps the projection.)
       expect(parts.parts).toBeGreaterThanOrEqual(1);
       expect(parts.with_projection).toBe(parts.parts);
+      // …and none the one it replaced.
+      expect((await countPartsWithProjection(ch, 'auth_decisions', 'by_end_user')).with_projection).toBe(0);
 
       const params = {
         workspaceId: shape.workspaceId,
@@ -64,34 +66,57 @@ describe('migration 0021 (auth_decisions by end user)', () => {
       ] as const) {
         // The engine must pick the projection by itself (it throws PROJECTION_NOT_USED otherwise;
         // for an end user with no rows it answers from the projection's index alone, EXPLAIN's
-        // ReadFromPreparedSource (by_end_user), which that setting does not count)…
-        const fromProjection = await getEndUserBreakdown(
-          withSettings(ch, endUserId === 'eu_none' ? {} : { force_optimize_projection_name: 'by_end_user' }),
-          { ...params, endUserId, minutes },
-        );
+        // ReadFromPreparedSource (by_end_user_sessions), which that setting does not count)…
+        const projection: Record<string, string> =
+          endUserId === 'eu_none' ? {} : { force_optimize_projection_name: 'by_end_user_sessions' };
+        const fromProjection = await getEndUserBreakdown(withSettings(ch, projection), {
+          ...params,
+          endUserId,
+          minutes,
+          listed: 10_000,
+        });
         // …and answer exactly what the raw rows say.
         const fromRawRows = await getEndUserBreakdown(withSettings(ch, { optimize_use_projections: 0 }), {
           ...params,
           endUserId,
           minutes,
+          listed: 10_000,
         });
         expect(fromProjection).toEqual(fromRawRows);
-        // Its buckets and its keys count the same decisions.
+        // Its buckets and its keys count the same decisions; its sessions, those made in a session.
         const total = fromProjection.buckets.reduce((n, b) => n + b.total, 0);
         expect(fromProjection.keys.reduce((n, k) => n + k.total, 0)).toBe(total);
+        const sessionDecisions = fromProjection.sessions.reduce((n, s) => n + s.total, 0);
+        expect(sessionDecisions).toBeLessThanOrEqual(total);
+        // Each session counted under its key, and in the buckets it was seen in.
+        const sessionKeys = new Set(fromProjection.sessions.map((s) => s.key_id));
+        for (const key of fromProjection.keys)
+          expect(key.sessions > 0, key.key_id).toBe(sessionKeys.has(key.key_id));
         if (endUserId !== 'eu_none') {
           expect(total).toBeGreaterThan(300);
           expect(fromProjection.keys.length).toBeGreaterThan(1);
-          // Buckets oldest first; keys most used first.
+          // The synthetic end user signs in through one session (sess_<end user>).
+          expect(new Set(fromProjection.sessions.map((s) => s.session_id))).toEqual(
+            new Set([`sess_${endUserId}`]),
+          );
+          expect(sessionDecisions).toBeGreaterThan(0);
+          expect(Math.max(...fromProjection.buckets.map((b) => b.sessions))).toBe(1);
+          // Buckets oldest first; keys and sessions most used first.
           const starts = fromProjection.buckets.map((b) => b.start);
           expect(starts).toEqual([...starts].sort());
-          const totals = fromProjection.keys.map((k) => k.total);
-          expect(totals).toEqual([...totals].sort((a, b) => b - a));
+          for (const list of [fromProjection.keys, fromProjection.sessions]) {
+            const totals = list.map((k) => k.total);
+            expect(totals).toEqual([...totals].sort((a, b) => b - a));
+          }
+          // A short list is the head of the long one; the buckets stay whole.
+          const first5 = await getEndUserBreakdown(ch, { ...params, endUserId, minutes, listed: 5 });
+          expect(first5.keys).toEqual(fromProjection.keys.slice(0, 5));
+          expect(first5.buckets).toEqual(fromProjection.buckets);
         }
       }
 
       // Running the migration's statements again (a second process migrating) changes nothing.
-      for (const statement of v21.statements) await ch.command(statement);
+      for (const statement of v22.statements) await ch.command(statement);
     } finally {
       await ch.close();
     }

@@ -86,7 +86,8 @@ describe('keytrail migrate', () => {
   it('shows the background work a migration leaves (a projection built into every part) and waits until it is done', async () => {
     const dataDir = tempDir('migrate-background');
     const path = join(dataDir, 'clickhouse');
-    // A database from before migration 0021, holding decisions in several parts.
+    // A database from before migration 0021, holding decisions in several parts: 0021 starts
+    // building its projection, and 0022 stops that, drops it and builds the wider one instead.
     const before = createEmbeddedDriver({ path });
     try {
       const migrations = loadMigrations();
@@ -107,8 +108,9 @@ describe('keytrail migrate', () => {
     const run = spawnKeytrail(['migrate'], { KEYTRAIL_DATA_DIR: dataDir });
     expect(await run.exited, run.output()).toBe(0);
     expect(run.output()).toContain('applied 0021_auth_decisions_by_end_user.sql');
+    expect(run.output()).toContain('applied 0022_auth_decisions_by_end_user_sessions.sql');
     expect(run.output()).toMatch(
-      /in the background: auth_decisions: MATERIALIZE PROJECTION by_end_user, \d+ of \d+ parts done/,
+      /in the background: auth_decisions: MATERIALIZE PROJECTION by_end_user_sessions, \d+ of \d+ parts done/,
     );
     expect(run.output()).toMatch(/background work done in \d+\.\d s/);
 
@@ -116,9 +118,13 @@ describe('keytrail migrate', () => {
     const after = createEmbeddedDriver({ path });
     try {
       expect(await countRunningMutations(after)).toBe(0);
-      const parts = await countPartsWithProjection(after, 'auth_decisions', 'by_end_user');
+      const parts = await countPartsWithProjection(after, 'auth_decisions', 'by_end_user_sessions');
       expect(parts.parts).toBeGreaterThan(0);
       expect(parts.with_projection).toBe(parts.parts);
+      // 0022 dropped the narrower projection 0021 had built.
+      expect((await countPartsWithProjection(after, 'auth_decisions', 'by_end_user')).with_projection).toBe(
+        0,
+      );
     } finally {
       await after.close();
     }

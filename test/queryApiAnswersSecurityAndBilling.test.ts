@@ -429,7 +429,7 @@ describe('the query API answers what security and billing ask', () => {
       `/v1/workspaces/${WS}/end-users/eu_1/usage?from=${FROM}&to=${TO}&granularity=day`,
     );
     expect(euUsage.body.buckets).toEqual([
-      expect.objectContaining({ total: 6, cost: 75_500, keys: 2, by_outcome: { ALLOWED: 6 } }),
+      expect.objectContaining({ total: 6, cost: 75_500, keys: 2, sessions: 1, by_outcome: { ALLOWED: 6 } }),
     ]);
     expect(euUsage.body.by_key).toEqual([
       {
@@ -437,6 +437,7 @@ describe('the query API answers what security and billing ask', () => {
         total: 5,
         by_outcome: { ALLOWED: 5 },
         cost: 75_000,
+        sessions: 1,
         first_seen: at(90),
         last_seen: at(94),
       },
@@ -445,11 +446,25 @@ describe('the query API answers what security and billing ask', () => {
         total: 1,
         by_outcome: { ALLOWED: 1 },
         cost: 500,
+        sessions: 0,
         first_seen: at(92),
         last_seen: at(92),
       },
     ]);
     expect(euUsage.body.more_keys).toBe(false);
+    // The session it signed in with, and the key it was issued from.
+    expect(euUsage.body.by_session).toEqual([
+      {
+        session_id: 'sess_1',
+        key_id: 'key_live',
+        total: 5,
+        by_outcome: { ALLOWED: 5 },
+        cost: 75_000,
+        first_seen: at(90),
+        last_seen: at(94),
+      },
+    ]);
+    expect(euUsage.body.more_sessions).toBe(false);
   });
 
   it('exports billing by end user, live keys only, reconciling with the live ALLOWED total, byte-identical twice', async () => {

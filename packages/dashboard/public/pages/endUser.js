@@ -15,9 +15,23 @@ import {
 } from '../lib.js';
 import { outcomesOf, usageTable } from './shared.js';
 
+/** A link to a key's page (a session's too: sessions are listed with the keys). */
+const keyLink = (keyId) =>
+  keyId ? el('a', { href: link('key', { key: keyId, end_user: undefined }) }, keyId) : '(unknown key)';
+
+/** Columns of what one key or one session carried of the end user's traffic. */
+const shareColumns = (extra = []) => [
+  { title: 'Requests', num: true, cell: (r) => number(r.total) },
+  { title: 'Refused', num: true, cell: (r) => number(r.total - (r.by_outcome.ALLOWED ?? 0)) },
+  { title: 'Cost', num: true, cell: (r) => credits(r.cost) },
+  ...extra,
+  { title: 'First seen', cell: (r) => time(r.first_seen) },
+  { title: 'Last seen', cell: (r) => time(r.last_seen) },
+];
+
 /**
  * One end user: requests by outcome, refusals and cost per bucket, across every key and session,
- * and the keys it came through (a session's parent key), each linked to its page.
+ * and the keys (a session's parent key) and sessions it came through, each linked to its page.
  */
 export async function endUserPage() {
   const endUserId = route().params.get('end_user');
@@ -55,7 +69,7 @@ export async function endUserPage() {
       card(
         'Keys',
         `${number(usage.by_key.length)}${usage.more_keys ? '+' : ''}`,
-        `most in one ${g}: ${number(Math.max(0, ...usage.buckets.map((b) => b.keys)))}`,
+        `${number(usage.by_session.length)}${usage.more_sessions ? '+' : ''} sessions; at most ${number(Math.max(0, ...usage.buckets.map((b) => b.keys)))} keys in one ${g}`,
       ),
     ),
     total === 0
@@ -72,9 +86,14 @@ export async function endUserPage() {
               })),
             ),
             chart(`Cost per ${g} (credits)`, [{ label: 'Credits', value: (b) => b.cost / 1_000_000 }]),
-            chart(`Keys and sessions used per ${g}`, [{ label: 'Keys', value: (b) => b.keys }], {
-              zeros: false,
-            }),
+            chart(
+              `Keys and sessions used per ${g}`,
+              [
+                { label: 'Keys', value: (b) => b.keys },
+                { label: 'Sessions', value: (b) => b.sessions },
+              ],
+              { zeros: false },
+            ),
           ),
           el('h2', {}, 'Keys it came through'),
           el(
@@ -85,27 +104,35 @@ export async function endUserPage() {
           ),
           table(
             [
-              {
-                title: 'Key',
-                cell: (k) =>
-                  k.key_id
-                    ? el('a', { href: link('key', { key: k.key_id, end_user: undefined }) }, k.key_id)
-                    : '(unknown key)',
-              },
-              { title: 'Requests', num: true, cell: (k) => number(k.total) },
-              { title: 'Refused', num: true, cell: (k) => number(k.total - (k.by_outcome.ALLOWED ?? 0)) },
-              { title: 'Cost', num: true, cell: (k) => credits(k.cost) },
-              { title: 'First seen', cell: (k) => time(k.first_seen) },
-              { title: 'Last seen', cell: (k) => time(k.last_seen) },
+              { title: 'Key', cell: (k) => keyLink(k.key_id) },
+              ...shareColumns([{ title: 'Sessions', num: true, cell: (k) => number(k.sessions) }]),
             ],
             usage.by_key,
             'No key in this range.',
             'Keys it came through',
           ),
+          el('h2', {}, 'Sessions it came through'),
+          el(
+            'p',
+            { class: 'muted' },
+            'Session tokens scoped to this end user, each with the key it was issued from. Most used first',
+            usage.more_sessions ? `; the first ${number(usage.by_session.length)} of more.` : '.',
+          ),
+          table(
+            [
+              { title: 'Session', cell: (r) => keyLink(r.session_id) },
+              { title: 'Issued from', cell: (r) => keyLink(r.key_id) },
+              ...shareColumns(),
+            ],
+            usage.by_session,
+            'No session in this range: every decision came with a key.',
+            'Sessions it came through',
+          ),
           usageTable(g, usage.buckets, [
             { title: 'Refused', num: true, cell: (b) => number(b.total - (b.by_outcome.ALLOWED ?? 0)) },
             { title: 'Cost', num: true, cell: (b) => credits(b.cost) },
             { title: 'Keys', num: true, cell: (b) => number(b.keys) },
+            { title: 'Sessions', num: true, cell: (b) => number(b.sessions) },
           ]),
         ],
   ];

@@ -28,8 +28,16 @@ import {
   WS_PARAMS,
 } from './schemas.ts';
 
-/** Keys listed on an end user's usage, most used first (the bench's end users use 45-55 a month). */
-const END_USER_KEYS_SHOWN = 100;
+/** Keys, and sessions, listed on an end user's usage, most used first (the bench's end users use 45-55 keys a month). */
+const END_USER_LISTED = 100;
+/** What one key or one session carried of an end user's traffic over the range. */
+const END_USER_SHARE = {
+  total: { type: 'integer' },
+  by_outcome: BY_OUTCOME,
+  cost: { type: 'integer' },
+  first_seen: TIME,
+  last_seen: TIME,
+} as const;
 
 /** Workspace-wide routes: request lookup, top-N usage, end-user usage, billing export, probes. */
 export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickHouseDriver }): Promise<void> {
@@ -169,7 +177,7 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
       config: { scope: 'read' },
       schema: {
         summary:
-          "An end user's decisions per bucket, across every key and session, and the keys they came through",
+          "An end user's decisions per bucket, across every key and session, and the keys and sessions they came through",
         tags: ['usage'],
         params: { type: 'object', required: ['ws', 'endUserId'], properties: { ws: ID, endUserId: ID } },
         querystring: rangeQuery({ granularity: GRANULARITY }),
@@ -189,27 +197,44 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
                     by_outcome: BY_OUTCOME,
                     cost: { type: 'integer' },
                     keys: { type: 'integer' },
+                    sessions: { type: 'integer', description: "The end user's sessions seen in the bucket" },
                   },
                 },
               },
               by_key: {
                 type: 'array',
-                description: `The keys (a session's parent key for its traffic) over the whole range, most used first, at most ${END_USER_KEYS_SHOWN}`,
+                description: `The keys (a session's parent key for its traffic) over the whole range, most used first, at most ${END_USER_LISTED}`,
                 items: {
                   type: 'object',
                   properties: {
                     key_id: { type: 'string' },
-                    total: { type: 'integer' },
-                    by_outcome: BY_OUTCOME,
-                    cost: { type: 'integer' },
-                    first_seen: TIME,
-                    last_seen: TIME,
+                    ...END_USER_SHARE,
+                    sessions: {
+                      type: 'integer',
+                      description: "The end user's sessions issued from this key",
+                    },
                   },
                 },
               },
               more_keys: {
                 type: 'boolean',
                 description: `True when the end user used more keys than by_key lists`,
+              },
+              by_session: {
+                type: 'array',
+                description: `The end user's sessions over the whole range, each with the key it was issued from, most used first, at most ${END_USER_LISTED}`,
+                items: {
+                  type: 'object',
+                  properties: {
+                    session_id: { type: 'string' },
+                    key_id: { type: 'string', description: 'The key the session was issued from' },
+                    ...END_USER_SHARE,
+                  },
+                },
+              },
+              more_sessions: {
+                type: 'boolean',
+                description: `True when the end user had more sessions than by_session lists`,
               },
             },
           },
@@ -222,14 +247,22 @@ export async function workspaceRoutes(app: FastifyInstance, { ch }: { ch: ClickH
       const { granularity } = request.query;
       const range = parseRange(request.query);
       checkBuckets(range, granularity);
-      const query = { workspaceId: ws, endUserId, ...range, minutes: GRANULARITY_MS[granularity] / 60_000 };
-      const { buckets, keys } = await getEndUserBreakdown(ch, query);
+      const { buckets, keys, sessions } = await getEndUserBreakdown(ch, {
+        workspaceId: ws,
+        endUserId,
+        ...range,
+        minutes: GRANULARITY_MS[granularity] / 60_000,
+        // One more than shown, to tell whether there are more.
+        listed: END_USER_LISTED + 1,
+      });
       return {
         end_user_id: endUserId,
         granularity,
         buckets,
-        by_key: keys.slice(0, END_USER_KEYS_SHOWN),
-        more_keys: keys.length > END_USER_KEYS_SHOWN,
+        by_key: keys.slice(0, END_USER_LISTED),
+        more_keys: keys.length > END_USER_LISTED,
+        by_session: sessions.slice(0, END_USER_LISTED),
+        more_sessions: sessions.length > END_USER_LISTED,
       };
     },
   );
