@@ -71,7 +71,8 @@ describe('keytrail up survives SIGKILL', () => {
     const second = spawnKeytrail(['up'], env);
     await second.waitForOutput(/Keytrail is up at/);
     const restartMs = Date.now() - restarting;
-    expect(restartMs, 'restart after SIGKILL, its dead members removed').toBeLessThan(20_000);
+    // 7-13 s in CI beside another test file; without the removal a join alone waits about 30 s.
+    expect(restartMs, 'restart after SIGKILL, its dead members removed').toBeLessThan(24_000);
     second.child.kill('SIGKILL');
     expect(await second.exited).toBe('SIGKILL');
 
