@@ -88,7 +88,7 @@ describe('migrations 0021 and 0022 (auth_decisions by end user, with sessions)',
         expect(fromProjection.keys.reduce((n, k) => n + k.total, 0)).toBe(total);
         const sessionDecisions = fromProjection.sessions.reduce((n, s) => n + s.total, 0);
         expect(sessionDecisions).toBeLessThanOrEqual(total);
-        // Each session counted under its key, and in the buckets it was seen in.
+        // A key counts sessions exactly when some listed session was issued from it.
         const sessionKeys = new Set(fromProjection.sessions.map((s) => s.key_id));
         for (const key of fromProjection.keys)
           expect(key.sessions > 0, key.key_id).toBe(sessionKeys.has(key.key_id));
