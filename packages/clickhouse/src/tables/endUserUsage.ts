@@ -103,11 +103,7 @@ export async function getEndUserBreakdown(
   };
   for (const row of rows) {
     const { total, by_outcome, cost } = row;
-    const seen = {
-      first_seen: parseClickHouseTime(row.first_seen).toISOString(),
-      last_seen: parseClickHouseTime(row.last_seen).toISOString(),
-    };
-    if (row.kind === 'bucket')
+    if (row.kind === 'bucket') {
       result.buckets.push({
         start: parseClickHouseTime(row.start).toISOString(),
         total,
@@ -116,17 +112,18 @@ export async function getEndUserBreakdown(
         keys: row.keys,
         sessions: row.sessions,
       });
-    else if (row.kind === 'key')
-      result.keys.push({ key_id: row.key_id, total, by_outcome, cost, ...seen, sessions: row.sessions });
-    else
-      result.sessions.push({
-        session_id: row.session_id,
-        key_id: row.key_id,
-        total,
-        by_outcome,
-        cost,
-        ...seen,
-      });
+      continue;
+    }
+    // First and last use mean something only over the whole range: keys' and sessions' rows.
+    const share = {
+      total,
+      by_outcome,
+      cost,
+      first_seen: parseClickHouseTime(row.first_seen).toISOString(),
+      last_seen: parseClickHouseTime(row.last_seen).toISOString(),
+    };
+    if (row.kind === 'key') result.keys.push({ key_id: row.key_id, ...share, sessions: row.sessions });
+    else result.sessions.push({ session_id: row.session_id, key_id: row.key_id, ...share });
   }
   // The query keeps as many keys and sessions as buckets (one limit for every grouping): cut to `listed`.
   result.keys.length = Math.min(result.keys.length, params.listed);
