@@ -13,7 +13,7 @@ import {
   table,
   time,
 } from '../lib.js';
-import { outcomesOf, usageTable } from './shared.js';
+import { outcomesOf, REFUSED_COLUMN, usageTable } from './shared.js';
 
 /** A link to a key's page (a session's too: sessions are listed with the keys). */
 const keyLink = (keyId) =>
@@ -22,7 +22,7 @@ const keyLink = (keyId) =>
 /** Columns of what one key or one session carried of the end user's traffic. */
 const shareColumns = (extra = []) => [
   { title: 'Requests', num: true, cell: (r) => number(r.total) },
-  { title: 'Refused', num: true, cell: (r) => number(r.total - (r.by_outcome.ALLOWED ?? 0)) },
+  REFUSED_COLUMN,
   { title: 'Cost', num: true, cell: (r) => credits(r.cost) },
   ...extra,
   { title: 'First seen', cell: (r) => time(r.first_seen) },
@@ -129,7 +129,7 @@ export async function endUserPage() {
             'Sessions it came through',
           ),
           usageTable(g, usage.buckets, [
-            { title: 'Refused', num: true, cell: (b) => number(b.total - (b.by_outcome.ALLOWED ?? 0)) },
+            REFUSED_COLUMN,
             { title: 'Cost', num: true, cell: (b) => credits(b.cost) },
             { title: 'Keys', num: true, cell: (b) => number(b.keys) },
             { title: 'Sessions', num: true, cell: (b) => number(b.sessions) },

@@ -14,7 +14,7 @@ import {
   table,
   time,
 } from '../lib.js';
-import { alertCard, endUserLink, sumOutcomes, UNAUTHORIZED } from './shared.js';
+import { alertCard, endUserLink, REFUSED_COLUMN, sumOutcomes, UNAUTHORIZED } from './shared.js';
 
 const SHOWN_ALERTS = 5;
 const SEVERITY = { CRITICAL: 4, HIGH: 3, MEDIUM: 2, LOW: 1 };
@@ -101,7 +101,7 @@ export async function overview() {
               r.value ? el('a', { href: link('key', { key: r.value }) }, r.value) : '(unknown key)',
           },
           { title: 'Requests', num: true, cell: (r) => number(r.total) },
-          { title: 'Refused', num: true, cell: (r) => number(r.total - (r.by_outcome.ALLOWED ?? 0)) },
+          REFUSED_COLUMN,
         ],
         keys.rows,
       );
@@ -112,7 +112,7 @@ export async function overview() {
         [
           { title: 'End user', cell: (r) => endUserLink(r.value, '(no end user)') },
           { title: 'Requests', num: true, cell: (r) => number(r.total) },
-          { title: 'Refused', num: true, cell: (r) => number(r.total - (r.by_outcome.ALLOWED ?? 0)) },
+          REFUSED_COLUMN,
           { title: 'Cost (credits)', num: true, cell: (r) => credits(r.cost) },
         ],
         endUsers.rows,

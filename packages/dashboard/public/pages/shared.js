@@ -1,5 +1,5 @@
 // Pieces more than one page shows: an alert with its evidence, a decisions table, outcomes in
-// order, a link to an end user, a usage series as a table.
+// order, a link to an end user, a usage series as a table, the refused column.
 import { badge, el, link, number, table, time } from '../lib.js';
 
 /** Outcomes a 401 answers (unknown, expired, revoked, missing or malformed credentials). */
@@ -13,6 +13,12 @@ export const UNAUTHORIZED = [
 /** The outcomes GET /probes counts. */
 export const PROBE_OUTCOMES = ['INVALID_KEY', 'EXPIRED_KEY', 'REVOKED_KEY'];
 export const sumOutcomes = (byOutcome, outcomes) => outcomes.reduce((s, o) => s + (byOutcome?.[o] ?? 0), 0);
+/** A table column: the decisions of a row (`total`, `by_outcome`) that were not ALLOWED. */
+export const REFUSED_COLUMN = {
+  title: 'Refused',
+  num: true,
+  cell: (r) => number(r.total - (r.by_outcome.ALLOWED ?? 0)),
+};
 /** The outcomes the buckets hold, ALLOWED first (a chart's first colour), the rest by name. */
 export const outcomesOf = (buckets) =>
   [...new Set(buckets.flatMap((b) => Object.keys(b.by_outcome)))].sort((a, b) =>
