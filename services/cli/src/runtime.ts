@@ -81,7 +81,7 @@ export async function connectKafka(
 }
 
 /** In the data directory: the consumer-group members of the process that holds it. */
-export const GROUP_MEMBERS_FILE = 'kafka-members.json';
+const GROUP_MEMBERS_FILE = 'kafka-members.json';
 
 const BROKER_RESTART_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
 

@@ -84,7 +84,8 @@ export async function serve(options: ServeOptions): Promise<Served> {
 
   // Consumers join their groups only once the server listens (below): a join after a crash
   // waits out the dead member's session (KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS, 30 s by
-  // default), and ingest, the API, /healthz and /metrics need not wait with it; /readyz says
+  // default) unless `ownsDataDir` let it remove the members it left (@keytrail/kafka's
+  // groupMembers.ts), and ingest, the API, /healthz and /metrics need not wait with it; /readyz says
   // "not ready" until each has joined. The alerter starts before the projector: its start-up
   // (reading the alert and lifecycle topics) then never leaves the projector running alone.
   const consumerStarts: (() => Promise<void>)[] = [];
