@@ -149,8 +149,10 @@ function traffic() {
     }),
   );
   // A refusal from a new IP (the compromise view marks it new), and test-key traffic (never billed).
+  // Its request id is as long as the id rule allows, and not ASCII: 2,304 characters in a URL.
   events.push(
     decision({
+      request_id: `req_${'é'.repeat(252)}`,
       occurred_at: at(100),
       key_id: 'key_live',
       key_env: 'LIVE',
@@ -396,7 +398,9 @@ describe('the query API answers what security and billing ask', () => {
 
   it('finds a request by its id, 404 when none', async () => {
     const target = sent.find((e) => e.outcome === 'MISSING_SCOPE')!;
-    const found = await get(`/v1/workspaces/${WS}/requests/${target.request_id}`);
+    const found = await get(
+      `/v1/workspaces/${WS}/requests/${encodeURIComponent(target.request_id as string)}`,
+    );
     expect(found.body.decisions).toEqual([
       expect.objectContaining({ event_id: target.event_id, outcome: 'MISSING_SCOPE' }),
     ]);
@@ -702,6 +706,8 @@ describe('the query API answers what security and billing ask', () => {
       'cursor',
     ],
     ['an unknown group_by', `/v1/workspaces/${WS}/usage?from=${FROM}&to=${TO}&group_by=password`, 'group_by'],
+    ['a request id longer than any id', `/v1/workspaces/${WS}/requests/${'r'.repeat(257)}`, 'requestId'],
+    ['a path segment too long to route', `/v1/workspaces/${WS}/requests/${'r'.repeat(2_305)}`, 'params'],
     [
       'a monthly export that does not start on the first of a month',
       `/v1/workspaces/${WS}/billing/export?from=2026-10-15T00:00:00Z&to=2026-12-01T00:00:00Z&period=month`,

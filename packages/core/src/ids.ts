@@ -29,6 +29,14 @@ export function newEventId(): string {
   return v7({ random, msecs: clock.msecs, seq: clock.seq });
 }
 
+/**
+ * The one rule for ids (workspace, key, request, session, end user), at ingest, in the projector
+ * and in the query API's paths: 1–256 characters, no control characters (a NUL included), no
+ * whitespace at either end.
+ */
+export const MAX_ID_LENGTH = 256;
+export const ID_PATTERN = '^[^\\p{Cc}\\s](?:[^\\p{Cc}]*[^\\p{Cc}\\s])?$';
+
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isUuid(value: string): boolean {

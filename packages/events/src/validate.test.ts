@@ -1,6 +1,7 @@
+import { ID_PATTERN } from '@keytrail/core';
 import { describe, expect, it } from 'vitest';
 import { fullAuthDecision, fullKeyLifecycle } from './fixtures.ts';
-import { ID_PATTERN, validateAuthDecision, validateKeyLifecycle } from './validate.ts';
+import { validateAuthDecision, validateKeyLifecycle } from './validate.ts';
 
 describe('ids', () => {
   it.each([

@@ -1,3 +1,4 @@
+import { ID_PATTERN, MAX_ID_LENGTH } from '@keytrail/core';
 import type { AuthDecision, KeyLifecycle } from './types.ts';
 
 /** One problem with one field, as returned to API clients and written to DLQ headers. */
@@ -11,13 +12,6 @@ export const MIN_TIME = Date.UTC(2000, 0, 1);
 // Gateways' clocks drift; anything more than a day ahead is a unit mistake (seconds vs ms, µs).
 export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/**
- * The one rule for ids (workspace, key, request, session, end user), at ingest, in the projector
- * and in the query API's paths: 1–256 characters, no control characters (a NUL included), no
- * whitespace at either end.
- */
-export const MAX_ID_LENGTH = 256;
-export const ID_PATTERN = '^[^\\p{Cc}\\s](?:[^\\p{Cc}]*[^\\p{Cc}\\s])?$';
 const ID_RE = new RegExp(ID_PATTERN, 'u');
 
 function checkTime(errors: FieldError[], path: string, value: number | null, now: number): void {

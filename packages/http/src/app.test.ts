@@ -1,4 +1,4 @@
-import { createLogger } from '@keytrail/core';
+import { createLogger, ID_PATTERN, MAX_ID_LENGTH } from '@keytrail/core';
 import { describe, expect, it } from 'vitest';
 import { createHttpApp } from './app.ts';
 import { adminAuthenticator } from './auth.ts';
@@ -33,5 +33,62 @@ describe('/readyz', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(reply.statusCode).toBe(503);
     expect(reply.json().checks).toEqual({ kafka: false, clickhouse: false });
+  });
+});
+
+describe('ids in paths', () => {
+  const ID_SCHEMA = { type: 'string', maxLength: MAX_ID_LENGTH, pattern: ID_PATTERN } as const;
+  const appWithIdRoute = () => {
+    const app = appWith({});
+    app.get(
+      '/things/:id',
+      { schema: { params: { type: 'object', properties: { id: ID_SCHEMA } } } },
+      async (request) => ({ id: (request.params as { id: string }).id }),
+    );
+    return app;
+  };
+
+  it('routes every id the event rule allows, percent-encoded, to the route', async () => {
+    const app = appWithIdRoute();
+    // 256 characters of 3 UTF-8 bytes each: 2,304 characters in the URL.
+    for (const id of ['r'.repeat(MAX_ID_LENGTH), '€'.repeat(MAX_ID_LENGTH), `req_${'x'.repeat(146)}`]) {
+      const reply = await app.inject(`/things/${encodeURIComponent(id)}`);
+      expect(reply.statusCode).toBe(200);
+      expect(reply.json()).toEqual({ id });
+    }
+  });
+
+  it('refuses a longer id in the one error shape, from the schema or the router', async () => {
+    const app = appWithIdRoute();
+    const schemaSays = await app.inject(`/things/${'r'.repeat(MAX_ID_LENGTH + 1)}`);
+    expect(schemaSays.statusCode).toBe(400);
+    expect(schemaSays.json().error.code).toBe('VALIDATION_FAILED');
+    const routerSays = await app.inject({
+      url: `/things/${'r'.repeat(MAX_ID_LENGTH * 9 + 1)}`,
+      headers: { 'x-request-id': 'req-long' },
+    });
+    expect(routerSays.statusCode).toBe(400);
+    expect(routerSays.headers['x-request-id']).toBe('req-long');
+    expect(routerSays.json()).toEqual({
+      error: {
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining(`at most ${MAX_ID_LENGTH} characters`),
+        request_id: 'req-long',
+        details: [{ path: 'params', message: expect.any(String) }],
+      },
+    });
+    // The path is not echoed back.
+    expect(routerSays.body).not.toContain('rrrrrrrr');
+  });
+
+  it('answers a malformed percent-encoding with BAD_REQUEST and the request id', async () => {
+    const reply = await appWithIdRoute().inject({
+      url: '/things/%zz',
+      headers: { 'x-request-id': 'req-bad' },
+    });
+    expect(reply.statusCode).toBe(400);
+    expect(reply.json()).toEqual({
+      error: { code: 'BAD_REQUEST', message: expect.any(String), request_id: 'req-bad' },
+    });
   });
 });

@@ -1,11 +1,18 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { KeytrailError, type Logger, newRequestId } from '@keytrail/core';
+import { KeytrailError, type Logger, MAX_ID_LENGTH, newRequestId } from '@keytrail/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type Authenticator, mayAccess, type Principal, type Scope } from './auth.ts';
-import { errorBody, handleError } from './errors.ts';
+import { errorBody, handleError, handleRouterError } from './errors.ts';
 import { boundedCheck, type ReadinessCheck } from './readiness.ts';
+
+/**
+ * Longest path parameter the router takes, percent-encoded: every id the event rule allows (a
+ * UTF-16 unit is at most 3 UTF-8 bytes, each `%XX`). fastify's default (100) refused valid ids
+ * with a 414 before the route's own schema could judge them.
+ */
+const MAX_ENCODED_PARAM_LENGTH = MAX_ID_LENGTH * 9;
 
 /** Every readiness check answers within this, so /readyz does well inside a 1 s probe timeout. */
 const READINESS_CHECK_TIMEOUT_MS = 800;
@@ -78,6 +85,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : newRequestId();
     },
     return503OnClosing: true,
+    routerOptions: { maxParamLength: MAX_ENCODED_PARAM_LENGTH },
+    frameworkErrors: handleRouterError,
   });
 
   // OpenAPI 3.1 generated from the route schemas themselves; registered first so that every

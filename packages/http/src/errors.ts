@@ -1,4 +1,4 @@
-import { ERROR_CATALOGUE, type ErrorCode, isKeytrailError } from '@keytrail/core';
+import { ERROR_CATALOGUE, type ErrorCode, isKeytrailError, MAX_ID_LENGTH } from '@keytrail/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface ErrorBody {
@@ -86,4 +86,28 @@ export async function handleError(
   }
   request.log.error({ err }, 'unhandled error');
   reply.status(500).send(errorBody('INTERNAL', ERROR_CATALOGUE.INTERNAL.message, request.id));
+}
+
+/**
+ * What the router refuses before any route or hook runs (fastify's `frameworkErrors`), in the
+ * one error shape: a path segment longer than any id could be, percent-encoded, or a malformed
+ * percent-encoding. fastify's own answer names neither the request id nor a catalogue code, and
+ * echoes the whole path.
+ */
+export function handleRouterError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    const message = `A path segment is longer than any id (at most ${MAX_ID_LENGTH} characters).`;
+    reply
+      .status(400)
+      .send(errorBody('VALIDATION_FAILED', message, request.id, [{ path: 'params', message }]));
+    return;
+  }
+  if (err.code === 'FST_ERR_BAD_URL') {
+    reply
+      .status(400)
+      .send(errorBody('BAD_REQUEST', 'The path is not valid percent-encoding (RFC 3986).', request.id));
+    return;
+  }
+  void handleError(err, request, reply);
 }

@@ -1,10 +1,10 @@
-import { ID_PATTERN, MAX_ID_LENGTH } from '@keytrail/events';
+import { ID_PATTERN, MAX_ID_LENGTH } from '@keytrail/core';
 
 /**
  * JSON Schemas the query routes share. Each validates the route (fastify/ajv) and becomes its
  * OpenAPI 3.1 description (@fastify/swagger): one source for both.
  */
-/** Ids in paths and filters: the rule ingest applies to ids in events (@keytrail/events). */
+/** Ids in paths and filters: the rule ingest applies to ids in events (@keytrail/core's ids.ts). */
 export const ID = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH, pattern: ID_PATTERN } as const;
 export const TIME = { type: 'string', format: 'date-time', description: 'RFC 3339' } as const;
 export const NULLABLE_TIME = { type: ['string', 'null'], format: 'date-time' } as const;
