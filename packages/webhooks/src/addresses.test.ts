@@ -27,6 +27,23 @@ describe('addresses webhooks may not reach', () => {
     expect(isForbiddenAddress(address)).toBe(false);
   });
 
+  it.each([
+    ['127.0.0.1', false],
+    ['::1', false],
+    ['10.1.2.3', false],
+    ['192.168.1.1', false],
+    ['fd00::1', false],
+    ['100.64.0.1', false], // a VPN's range
+    ['169.254.169.254', true], // cloud metadata: never
+    ['::ffff:169.254.169.254', true],
+    ['fe80::1', true],
+    ['0.0.0.0', true],
+    ['224.0.0.1', true],
+    ['8.8.8.8', false],
+  ])('with private addresses allowed, %s forbidden: %s', (address, forbidden) => {
+    expect(isForbiddenAddress(address, true)).toBe(forbidden);
+  });
+
   it('checks a URL before any DNS: scheme, credentials, literal addresses, localhost', () => {
     expect(checkWebhookUrl('https://hooks.example.com/keytrail', false)).toBeUndefined();
     expect(checkWebhookUrl('not a url', false)?.message).toBe('is not a URL');
@@ -40,5 +57,9 @@ describe('addresses webhooks may not reach', () => {
     expect(checkWebhookUrl('http://[::ffff:7f00:1]:8080/', false)?.message).toMatch(/loopback address/);
     expect(checkWebhookUrl('http://localhost:3000/', false)?.message).toMatch(/localhost/);
     expect(checkWebhookUrl('http://127.0.0.1:3000/', true)).toBeUndefined();
+    expect(checkWebhookUrl('http://localhost:3000/', true)).toBeUndefined();
+    expect(checkWebhookUrl('http://169.254.169.254/latest/meta-data', true)?.message).toMatch(
+      /linkLocal address, where webhooks never go/,
+    );
   });
 });

@@ -14,8 +14,24 @@ export function addressRange(address: string): string {
   return parsed.range();
 }
 
-export function isForbiddenAddress(address: string): boolean {
-  return addressRange(address) !== 'unicast';
+/**
+ * What KEYTRAIL_WEBHOOK_ALLOW_PRIVATE opens: a receiver on this machine or its network (a VPN's
+ * carrier-grade NAT range included). Link-local (the cloud metadata address), multicast,
+ * unspecified and reserved ranges stay closed: no webhook receiver lives there.
+ */
+const PRIVATE_RANGES = new Set(['loopback', 'private', 'uniqueLocal', 'carrierGradeNat']);
+
+export function isForbiddenAddress(address: string, allowPrivate = false): boolean {
+  const range = addressRange(address);
+  return range !== 'unicast' && !(allowPrivate && PRIVATE_RANGES.has(range));
+}
+
+/** Why an address is refused, for the API's answer and the delivery's error. */
+export function forbiddenAddressReason(address: string, allowPrivate: boolean): string {
+  const range = addressRange(address);
+  return allowPrivate
+    ? `a ${range} address, where webhooks never go (KEYTRAIL_WEBHOOK_ALLOW_PRIVATE opens loopback and private addresses only)`
+    : `a ${range} address; set KEYTRAIL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`;
 }
 
 export interface UrlProblem {
@@ -25,8 +41,9 @@ export interface UrlProblem {
 
 /**
  * Checks a webhook URL as given (before any DNS): http(s) only, no credentials in it, and no
- * literal address outside public unicast unless private addresses are allowed. A host name is
- * checked again at every connection (createGuardedDispatcher), after DNS.
+ * literal address outside public unicast (or, when private addresses are allowed, outside
+ * PRIVATE_RANGES too). A host name is checked again at every connection
+ * (createGuardedDispatcher), after DNS.
  */
 export function checkWebhookUrl(text: string, allowPrivate: boolean): UrlProblem | undefined {
   let url: URL;
@@ -39,11 +56,8 @@ export function checkWebhookUrl(text: string, allowPrivate: boolean): UrlProblem
     return { path: 'url', message: 'must be http or https' };
   if (url.username || url.password) return { path: 'url', message: 'must not carry credentials' };
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!allowPrivate && ipaddr.isValid(host) && isForbiddenAddress(host))
-    return {
-      path: 'url',
-      message: `points at a ${addressRange(host)} address; set KEYTRAIL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`,
-    };
+  if (ipaddr.isValid(host) && isForbiddenAddress(host, allowPrivate))
+    return { path: 'url', message: `points at ${forbiddenAddressReason(host, allowPrivate)}` };
   if (!allowPrivate && (host === 'localhost' || host.endsWith('.localhost')))
     return { path: 'url', message: 'points at localhost; set KEYTRAIL_WEBHOOK_ALLOW_PRIVATE=1 to allow it' };
   return undefined;

@@ -83,6 +83,15 @@ describe('createGuardedDispatcher', () => {
     }
   });
 
+  it('refuses a metadata answer even when private addresses are allowed', async () => {
+    const result = await deliver(
+      `http://metadata.example:${port}/c`,
+      createGuardedDispatcher({ allowPrivate: true, lookup: resolver('169.254.169.254') }),
+    );
+    expect(result.error).toBeInstanceOf(ForbiddenAddressError);
+    expect(result.error?.message).toMatch(/169\.254\.169\.254, a linkLocal address, where webhooks never go/);
+  });
+
   it('delivers to loopback only when private addresses are allowed, and never follows a redirect', async () => {
     const dispatcher = createGuardedDispatcher({ allowPrivate: true, lookup: resolver('127.0.0.1') });
     expect(await deliver(`http://receiver.example:${port}/ok`, dispatcher)).toEqual({ status: 204 });

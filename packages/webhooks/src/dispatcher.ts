@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Agent } from 'undici';
-import { addressRange, isForbiddenAddress } from './addresses.ts';
+import { forbiddenAddressReason, isForbiddenAddress } from './addresses.ts';
 
 type Lookup = typeof dnsLookup;
 
@@ -26,11 +26,11 @@ export function createGuardedDispatcher(options: { allowPrivate: boolean; lookup
     resolve(hostname, { ...lookupOptions, all: true }, (err, addresses) => {
       if (err) return callback(err);
       const list = addresses as unknown as LookupAddress[];
-      const refused = options.allowPrivate ? undefined : list.find((a) => isForbiddenAddress(a.address));
+      const refused = list.find((a) => isForbiddenAddress(a.address, options.allowPrivate));
       if (refused)
         return callback(
           new ForbiddenAddressError(
-            `${hostname} resolves to ${refused.address}, a ${addressRange(refused.address)} address: webhooks may not go there`,
+            `${hostname} resolves to ${refused.address}, ${forbiddenAddressReason(refused.address, options.allowPrivate)}`,
           ),
         );
       if ((lookupOptions as { all?: boolean }).all) return callback(null, list);

@@ -15,10 +15,10 @@ import {
 } from '@keytrail/clickhouse';
 import { KeytrailError } from '@keytrail/core';
 import {
-  addressRange,
   checkWebhookUrl,
   createWebhookSecret,
   DEFAULT_WEBHOOK_EVENTS,
+  forbiddenAddressReason,
   isForbiddenAddress,
   maskWebhookSecret,
   openSecrets,
@@ -118,18 +118,19 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
   async function checkUrl(url: string): Promise<void> {
     const problem = checkWebhookUrl(url, options.allowPrivate);
     if (problem) throw invalidUrl(problem.message);
-    if (options.allowPrivate) return;
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
     let addresses: string[];
     try {
       addresses = await resolve(host);
     } catch {
+      // A local receiver's name may resolve only where the alerter runs (a compose service).
+      if (options.allowPrivate) return;
       throw invalidUrl(`host ${host} does not resolve`);
     }
-    const forbidden = addresses.find(isForbiddenAddress);
+    const forbidden = addresses.find((a) => isForbiddenAddress(a, options.allowPrivate));
     if (forbidden)
       throw invalidUrl(
-        `host ${host} resolves to ${forbidden}, a ${addressRange(forbidden)} address; set KEYTRAIL_WEBHOOK_ALLOW_PRIVATE=1 to allow it`,
+        `host ${host} resolves to ${forbidden}, ${forbiddenAddressReason(forbidden, options.allowPrivate)}`,
       );
   }
 
@@ -165,7 +166,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
       schema: {
         summary: 'Add a webhook endpoint; its signing secret is in this answer only',
         description:
-          'The URL must be http(s) and resolve to public addresses only (unless KEYTRAIL_WEBHOOK_ALLOW_PRIVATE=1); it is checked again at every delivery.',
+          'The URL must be http(s) and resolve to public addresses only (KEYTRAIL_WEBHOOK_ALLOW_PRIVATE=1 also opens loopback and private ones, never link-local); it is checked again at every delivery.',
         tags: ['webhooks'],
         params: WS_PARAMS,
         body: {
