@@ -92,3 +92,47 @@ describe('ids in paths', () => {
     });
   });
 });
+
+describe('JSON bodies', () => {
+  const appWithEcho = () => {
+    const app = appWith({});
+    app.post('/echo', async (request) => ({ body: request.body ?? null }));
+    return app;
+  };
+  const post = (payload: string) =>
+    appWithEcho().inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-json' },
+      payload,
+    });
+
+  it('says where a body stops being JSON', async () => {
+    const reply = await post('{"events": [1, 2,]}');
+    expect(reply.statusCode).toBe(400);
+    expect(reply.json()).toEqual({
+      error: {
+        code: 'INVALID_BODY',
+        message: expect.stringMatching(/^The body is not valid JSON: Unexpected token '\]'/),
+        request_id: 'req-json',
+      },
+    });
+  });
+
+  it.each([
+    ['{"a": {"__proto__": {"admin": true}}}', '__proto__'],
+    ['{"constructor": {"prototype": {"admin": true}}}', 'constructor.prototype'],
+  ])('names the refused key in %s', async (payload, key) => {
+    const reply = await post(payload);
+    expect(reply.statusCode).toBe(400);
+    expect(reply.json().error).toMatchObject({
+      code: 'INVALID_BODY',
+      message: expect.stringContaining(`"${key}"`),
+    });
+  });
+
+  it('parses JSON, and takes an empty body as none', async () => {
+    expect((await post('{"a": [1, "é"]}')).json()).toEqual({ body: { a: [1, 'é'] } });
+    expect((await post('')).json()).toEqual({ body: null });
+  });
+});

@@ -3,8 +3,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import { KeytrailError, type Logger, MAX_ID_LENGTH, newRequestId } from '@keytrail/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { parse as parseJson } from 'secure-json-parse';
 import { type Authenticator, mayAccess, type Principal, type Scope } from './auth.ts';
-import { errorBody, handleError, handleRouterError } from './errors.ts';
+import { errorBody, handleError, handleRouterError, jsonBodyError } from './errors.ts';
 import { boundedCheck, type ReadinessCheck } from './readiness.ts';
 
 /**
@@ -130,6 +131,19 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     // A 503 from /readyz is an answer, not a failure: the checks say why.
     if (reply.statusCode >= 500 && request.routeOptions.url !== '/readyz')
       request.log.warn({ status: reply.statusCode, url: request.url }, 'request failed');
+  });
+
+  // fastify's own JSON parser (the same secure-json-parse) answers every failure with "Body is
+  // not valid JSON", dropping where and why; a gateway's developer needs both. An empty body is
+  // no body: a route that needs one says so in its schema's words.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, parseJson(body as string, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (err) {
+      done(jsonBodyError(err as Error), undefined);
+    }
   });
 
   app.setErrorHandler(handleError);

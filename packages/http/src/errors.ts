@@ -1,4 +1,10 @@
-import { ERROR_CATALOGUE, type ErrorCode, isKeytrailError, MAX_ID_LENGTH } from '@keytrail/core';
+import {
+  ERROR_CATALOGUE,
+  type ErrorCode,
+  isKeytrailError,
+  KeytrailError,
+  MAX_ID_LENGTH,
+} from '@keytrail/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface ErrorBody {
@@ -10,8 +16,6 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_BODY',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_BODY',
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
   FST_ERR_RATE_LIMITED: 'RATE_LIMITED',
 };
@@ -110,4 +114,14 @@ export function handleRouterError(err: FastifyError, request: FastifyRequest, re
     return;
   }
   void handleError(err, request, reply);
+}
+
+/** A JSON body that does not parse: where and why (the engine's message), or the key refused. */
+export function jsonBodyError(err: Error): KeytrailError {
+  return new KeytrailError(
+    'INVALID_BODY',
+    /forbidden prototype property/.test(err.message)
+      ? 'The body has a "__proto__" or "constructor.prototype" key, which is refused (prototype pollution).'
+      : `The body is not valid JSON: ${err.message}.`,
+  );
 }
