@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { createLogger, ID_PATTERN, MAX_ID_LENGTH } from '@keytrail/core';
 import { describe, expect, it } from 'vitest';
 import { createHttpApp } from './app.ts';
@@ -128,6 +129,20 @@ describe('JSON bodies', () => {
     expect(reply.json().error).toMatchObject({
       code: 'INVALID_BODY',
       message: expect.stringContaining(`"${key}"`),
+    });
+  });
+
+  it('refuses a compressed body with 415 instead of misreading it', async () => {
+    const reply = await appWithEcho().inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      payload: gzipSync('{"a": 1}'),
+    });
+    expect(reply.statusCode).toBe(415);
+    expect(reply.json().error).toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: expect.stringContaining('"gzip" is not supported'),
     });
   });
 

@@ -127,6 +127,15 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     const scope = request.routeOptions.config.scope;
     if (scope) await app.requireScope(request, scope, (request.params as { ws?: string }).ws);
   });
+  // fastify reads every body as it came: a gzipped one would be "not valid JSON". Say so instead.
+  app.addHook('onRequest', async (request) => {
+    const coding = request.headers['content-encoding'];
+    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity')
+      throw new KeytrailError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Content-Encoding "${coding.slice(0, 32)}" is not supported: send the body uncompressed.`,
+      );
+  });
   app.addHook('onResponse', async (request, reply) => {
     // A 503 from /readyz is an answer, not a failure: the checks say why.
     if (reply.statusCode >= 500 && request.routeOptions.url !== '/readyz')
