@@ -313,6 +313,16 @@ describe('the dashboard in a real browser', () => {
     await expect.poll(() => page.locator('tbody tr').count()).toBeGreaterThan(1);
     await shoot(page, 'keys');
 
+    // A session's page shows its own use (its decisions carry the parent key) and links both ways.
+    const [session] = (await api('/v1/workspaces/ws_1/keys?kind=session&limit=1')).keys;
+    expect(session.requests_24h).toBeGreaterThan(0);
+    await page.goto(`${url}/#/key?ws=ws_1&range=24h&key=${session.key_id}`);
+    await page.getByRole('heading', { name: `Session ${session.key_id}` }).waitFor();
+    const requests24h = page.locator('.card', { hasText: 'Requests, last 24 h' });
+    expect(await requests24h.textContent()).toContain(session.requests_24h.toLocaleString('en'));
+    expect(await page.getByRole('link', { name: session.end_user_id }).count()).toBeGreaterThan(0);
+    expect(await page.getByRole('link', { name: session.parent_key_id }).count()).toBeGreaterThan(0);
+
     // Probes: the enumerating address links to its alert.
     await page.getByRole('link', { name: 'Probes', exact: true }).click();
     await page.getByRole('heading', { name: 'Probes' }).waitFor();
@@ -508,6 +518,7 @@ describe('the dashboard in a real browser', () => {
       ['overview', 'overview'],
       ['keys', 'keys'],
       ['key', 'key&key=key_leaked'],
+      ['session', `key&key=${(await api('/v1/workspaces/ws_1/keys?kind=session&limit=1')).keys[0].key_id}`],
       ['end user', `end-user&end_user=${busiestEndUser}`],
       ['probes', 'probes'],
       ['alerts', 'alerts'],

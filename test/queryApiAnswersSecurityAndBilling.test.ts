@@ -274,7 +274,23 @@ describe('the query API answers what security and billing ask', () => {
       last_used_at: null,
     });
     expect(byId.key_rev).toMatchObject({ status: 'REVOKED' });
-    expect(byId.sess_1).toMatchObject({ status: 'ACTIVE', end_user_id: 'eu_1', parent_key_id: 'key_live' });
+    // A session's decisions carry its parent key (counted there too, in key_live's 37): the session's
+    // own row counts them and shows its last use, as the key page does.
+    expect(byId.sess_1).toMatchObject({
+      status: 'ACTIVE',
+      end_user_id: 'eu_1',
+      parent_key_id: 'key_live',
+      requests_24h: 5,
+      requests_30d: 5,
+      errors_24h: 0,
+      last_used_at: at(94),
+      last_client_ip: '10.0.0.1',
+    });
+    expect(byId.sess_1.hourly_24h.reduce((a: number, b: number) => a + b, 0)).toBe(5);
+    expect((await get(`/v1/workspaces/${WS}/keys/sess_1`)).body.key).toMatchObject({
+      requests_24h: 5,
+      last_used_at: at(94),
+    });
     expect(
       (await get(`/v1/workspaces/${WS}/keys?status=REVOKED`)).body.keys.map(
         (k: { key_id: string }) => k.key_id,

@@ -259,8 +259,9 @@ export async function queryKeys(
     { workspaceId: query.workspaceId, keyIds, now: query.now },
   );
   const usageById = new Map(usage.map((u) => [u.key_id, u]));
+  const sessionUsage = await querySessionUsage(ch, query, states);
   return states.map((s) => {
-    const u = usageById.get(s.key_id);
+    const u = sessionUsage.get(s.key_id) ?? usageById.get(s.key_id);
     const iso = (t: string | null) => (t ? parseClickHouseTime(t).toISOString() : null);
     return {
       key_id: s.key_id,
@@ -289,4 +290,81 @@ export async function queryKeys(
       sort_at: s.sort_at,
     };
   });
+}
+
+interface SessionUsage {
+  requests_24h: number;
+  errors_24h: number;
+  requests_30d: number;
+  hourly_index: number[];
+  hourly_requests: number[];
+  last_used_at: string | null;
+  last_client_ip: string | null;
+}
+
+/**
+ * The use of the page's session tokens. A session's decisions carry its parent key in key_id, so
+ * the key rollups count them under the parent (where usage and billing belong) and key_last_use
+ * has no row for the session. Here they are read per session from the raw decisions, through the
+ * end-user projection (by_end_user_sessions, migration 0022: the session's end user's rows, not
+ * its parent key's): counts in the rollups' own windows (from the start of the hour 24 hours ago,
+ * and of the day 30 days ago), and the last use within the raw rows' TTL. The last client IP is
+ * not in the projection: it is read from the newest decision by the table's own key (workspace,
+ * parent key, time), one point per session.
+ */
+async function querySessionUsage(
+  ch: ClickHouseDriver,
+  query: KeyQuery,
+  states: readonly { key_id: string; parent_key_id: string; end_user_id: string }[],
+): Promise<Map<string, SessionUsage>> {
+  const sessions = states.filter((s) => s.parent_key_id !== '' && s.end_user_id !== '');
+  if (sessions.length === 0) return new Map();
+  const counts = await ch.query<
+    Omit<SessionUsage, 'last_client_ip' | 'last_used_at'> & {
+      session_id: string;
+      key_id: string;
+      last_used_at: string;
+    }
+  >(
+    `WITH toStartOfHour({now:DateTime64(3, 'UTC')} - INTERVAL 24 HOUR) AS day_start,
+          toStartOfDay({now:DateTime64(3, 'UTC')} - INTERVAL 30 DAY) AS month_start
+     SELECT session_id, argMax(key_id, occurred_at) AS key_id,
+            countIf(occurred_at >= day_start) AS requests_24h,
+            countIf(occurred_at >= day_start AND outcome != 'ALLOWED') AS errors_24h,
+            countIf(occurred_at >= month_start) AS requests_30d,
+            sumMapIf([toUInt32(dateDiff('hour', day_start, toStartOfHour(occurred_at)))], [toUInt64(1)],
+                     occurred_at >= day_start) AS hourly,
+            hourly.1 AS hourly_index, hourly.2 AS hourly_requests, max(occurred_at) AS last_used_at
+     FROM auth_decisions
+     WHERE workspace_id = {workspaceId:String} AND end_user_id IN {endUserIds:Array(String)}
+       AND session_id IN {sessionIds:Array(String)}
+     GROUP BY session_id`,
+    {
+      workspaceId: query.workspaceId,
+      now: query.now,
+      endUserIds: [...new Set(sessions.map((s) => s.end_user_id))],
+      sessionIds: sessions.map((s) => s.key_id),
+    },
+  );
+  if (counts.length === 0) return new Map();
+  const newest = await ch.query<{ session_id: string; client_ip: string }>(
+    `SELECT session_id, argMax(client_ip, occurred_at) AS client_ip
+     FROM auth_decisions
+     WHERE workspace_id = {workspaceId:String}
+       AND (key_id, occurred_at) IN (
+         SELECT arrayJoin(arrayZip({keyIds:Array(String)},
+                                   arrayMap(t -> parseDateTime64BestEffort(t, 3, 'UTC'), {times:Array(String)}))))
+       AND session_id IN {sessionIds:Array(String)}
+     GROUP BY session_id`,
+    {
+      workspaceId: query.workspaceId,
+      keyIds: counts.map((c) => c.key_id),
+      times: counts.map((c) => c.last_used_at),
+      sessionIds: counts.map((c) => c.session_id),
+    },
+  );
+  const ipBySession = new Map(newest.map((n) => [n.session_id, n.client_ip]));
+  return new Map(
+    counts.map((c) => [c.session_id, { ...c, last_client_ip: ipBySession.get(c.session_id) ?? null }]),
+  );
 }

@@ -20,7 +20,7 @@ import {
   table,
   time,
 } from '../lib.js';
-import { alertCard, decisionsTable, outcomesOf, usageTable } from './shared.js';
+import { alertCard, decisionsTable, endUserLink, outcomesOf, usageTable } from './shared.js';
 
 const DECISIONS_PAGE = 25;
 
@@ -46,7 +46,7 @@ function facts(key) {
       ? ['Replaced by', el('a', { href: link('key', { key: key.replaced_by }) }, key.replaced_by)]
       : null,
     key.revoked_at ? ['Revoked', time(key.revoked_at)] : null,
-    key.end_user_id ? ['End user (session)', key.end_user_id] : null,
+    key.end_user_id ? ['End user (session)', endUserLink(key.end_user_id)] : null,
     key.parent_key_id
       ? ['Issued by key', el('a', { href: link('key', { key: key.parent_key_id }) }, key.parent_key_id)]
       : null,
@@ -103,6 +103,52 @@ function decisionsSection(keyId, outcomes) {
   });
 }
 
+function lifecycle(timeline) {
+  return [
+    el('h2', {}, 'Lifecycle'),
+    table(
+      [
+        { title: 'When', cell: (e) => time(e.occurred_at) },
+        { title: 'What', cell: (e) => e.lifecycle_type },
+        { title: 'By', cell: (e) => (e.actor ? `${e.actor.kind} ${e.actor.id ?? ''}` : '—') },
+        { title: 'Reason', cell: (e) => e.reason || '—' },
+        { title: 'Changes', cell: (e) => Object.entries(e.changes ?? {}).map(([f, c]) => change(f, c)) },
+      ],
+      timeline,
+      'No lifecycle event.',
+    ),
+  ];
+}
+
+/**
+ * A session token's page. Its decisions are recorded under the key that issued it (key_id is the
+ * parent key), so the key's usage routes have nothing under the session's id: its own counts come
+ * with the key view, and its traffic is on its end user's page, session by session.
+ */
+function sessionPage(key, timeline) {
+  return [
+    el('h1', {}, `Session ${key.key_id} `, badge(key.status)),
+    facts(key),
+    el(
+      'div',
+      { class: 'grid' },
+      card('Requests, last 24 h', number(key.requests_24h)),
+      card('Refused, last 24 h', number(key.errors_24h)),
+      card('Requests, last 30 days', number(key.requests_30d)),
+    ),
+    el(
+      'p',
+      { class: 'muted' },
+      'A session’s decisions are recorded under the key that issued it. Its traffic by day, key and session is on ',
+      endUserLink(key.end_user_id),
+      '’s page; its decisions, sources and latency are on ',
+      el('a', { href: link('key', { key: key.parent_key_id }) }, key.parent_key_id),
+      '’s.',
+    ),
+    ...lifecycle(timeline),
+  ];
+}
+
 function requestSearch() {
   const result = el('div', { 'aria-live': 'polite' });
   const form = el(
@@ -145,6 +191,7 @@ export async function keyPage() {
     api(`/keys/${id}`),
     api(`/keys/${id}/usage?${q}&granularity=${g}`),
   ]);
+  if (key.parent_key_id) return sessionPage(key, timeline);
   const outcomes = outcomesOf(usage.buckets);
   const total = usage.buckets.reduce((s, b) => s + b.total, 0);
   const errors = usage.buckets.reduce((s, b) => s + b.errors, 0);
@@ -204,18 +251,7 @@ export async function keyPage() {
         series: [{ label: 'Credits', value: (b) => b.cost / 1_000_000 }],
       }),
     ),
-    el('h2', {}, 'Lifecycle'),
-    table(
-      [
-        { title: 'When', cell: (e) => time(e.occurred_at) },
-        { title: 'What', cell: (e) => e.lifecycle_type },
-        { title: 'By', cell: (e) => (e.actor ? `${e.actor.kind} ${e.actor.id ?? ''}` : '—') },
-        { title: 'Reason', cell: (e) => e.reason || '—' },
-        { title: 'Changes', cell: (e) => Object.entries(e.changes ?? {}).map(([f, c]) => change(f, c)) },
-      ],
-      timeline,
-      'No lifecycle event.',
-    ),
+    ...lifecycle(timeline),
     section('Sources', async () => {
       const activity = await api(`/keys/${id}/activity?${q}&limit=20`);
       return table(
