@@ -22,8 +22,9 @@ const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application
 const TOTAL = 30_000;
 const BATCH = 500;
 const KILLS = 3;
-// The race this hunts failed two runs in five: CI repeats the whole scenario (KEYTRAIL_FAULT_RUNS).
-const RUNS = Number(process.env.KEYTRAIL_FAULT_RUNS ?? 3);
+// The race this hunts failed two runs in five: the scenario repeats (KEYTRAIL_FAULT_RUNS; CI runs it
+// twice in `npm test` and once more on Kafka 4.x, keeping the whole suite inside its 15 minutes).
+const RUNS = Number(process.env.KEYTRAIL_FAULT_RUNS ?? 2);
 
 /** Sum of every key's day totals in ws_a and ws_b, through the API. */
 async function countedThroughApi(url: string): Promise<number> {
