@@ -161,8 +161,9 @@ type KeyStateListRow = Pick<
 /**
  * Keys of a workspace with their state at `now` (SUPERSEDED only inside its grace, EXPIRED after
  * it or past expires_at), filtered, newest first, one page; then the page's recent use from the
- * rollups (key_usage_hour, key_usage_day, key_last_use). Two steps, so the usage queries touch
- * only the page's keys.
+ * rollups (key_usage_hour, key_usage_day, key_last_use), and for its session tokens from their
+ * end users' decisions (querySessionUsage). Two steps, so the usage queries touch only the page's
+ * keys.
  */
 export async function queryKeys(
   ch: ClickHouseDriver,
