@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { isPortFree } from '@keytrail/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -60,7 +61,7 @@ describe('keytrail up: ingest to usage, end to end', () => {
     });
   });
 
-  it('counts exactly what was sent, by minute and outcome, for JSON and NDJSON bodies', async () => {
+  it('counts exactly what was sent, by minute and outcome, for JSON and gzipped NDJSON bodies', async () => {
     // 300 decisions over 3 minutes for key_a (+ noise on another key and workspace).
     const outcomes = [
       'ALLOWED',
@@ -99,10 +100,11 @@ describe('keytrail up: ingest to usage, end to end', () => {
       .slice(200)
       .map((e) => JSON.stringify(e))
       .join('\n')}\n{not json}\n`;
+    // Sent gzipped, as a gateway saving bandwidth would.
     const second = await fetch(`${url}/v1/events`, {
       method: 'POST',
-      headers: { ...headers, 'content-type': 'application/x-ndjson' },
-      body: ndjson,
+      headers: { ...headers, 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' },
+      body: gzipSync(ndjson),
     });
     expect(second.status).toBe(202);
     const secondBody = await second.json();

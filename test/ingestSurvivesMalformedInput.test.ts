@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { createRandom } from '@keytrail/simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeytrailProcess, startKeytrailUp, waitFor } from './kit/index.ts';
@@ -8,11 +9,14 @@ const TOKEN = 'kt_admin_fuzz_0123456789abcdefghij';
 const startUp = (env: Record<string, string>) =>
   startKeytrailUp('fuzz', { KEYTRAIL_ADMIN_TOKEN: TOKEN, ...env });
 
-/** Seeded garbage of many shapes: bytes, broken JSON, wrong types, odd nesting, odd content types. */
+/**
+ * Seeded garbage of many shapes: bytes, broken JSON, wrong types, odd nesting, odd content types,
+ * compressed or falsely claiming to be.
+ */
 function malformedRequest(
   random: ReturnType<typeof createRandom>,
   i: number,
-): { body: string | Uint8Array; contentType: string } {
+): { body: string | Uint8Array; contentType: string; contentEncoding?: string } {
   const types = [
     'application/json',
     'application/x-ndjson',
@@ -79,7 +83,17 @@ function malformedRequest(
       }),
     () => `{"events": [${'['.repeat(random.int(1, 5000))}`,
   ];
-  return { body: shapes[i % shapes.length]!(), contentType: random.pick(types) };
+  const body = shapes[i % shapes.length]!();
+  // One in five claims a compression: real (whole or cut short), false, or one not taken.
+  if (i % 5 !== 1) return { body, contentType: random.pick(types) };
+  const gzipped = gzipSync(body);
+  const compressed = random.pick([
+    { body: gzipped, contentEncoding: 'gzip' },
+    { body: gzipped.subarray(0, random.int(0, gzipped.length)), contentEncoding: 'gzip' },
+    { body, contentEncoding: 'deflate' },
+    { body, contentEncoding: random.pick(['br', 'zstd', 'gzip, gzip', 'x-gzip']) },
+  ]);
+  return { ...compressed, contentType: random.pick(types) };
 }
 
 describe('ingest under malformed input', () => {
@@ -99,6 +113,7 @@ describe('ingest under malformed input', () => {
     const send = async (i: number) => {
       let body: string | Uint8Array;
       let contentType: string;
+      let contentEncoding: string | undefined;
       if (i % 100 === 0) {
         // Valid events, with ids, between the garbage.
         const events = Array.from({ length: 5 }, (_, j) => ({
@@ -114,13 +129,14 @@ describe('ingest under malformed input', () => {
         body = JSON.stringify({ events });
         contentType = 'application/json';
       } else {
-        ({ body, contentType } = malformedRequest(random, i));
+        ({ body, contentType, contentEncoding } = malformedRequest(random, i));
       }
       const response = await fetch(`${up.url}/v1/events`, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${TOKEN}`,
           ...(contentType ? { 'content-type': contentType } : {}),
+          ...(contentEncoding ? { 'content-encoding': contentEncoding } : {}),
         },
         body,
       });

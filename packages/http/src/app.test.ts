@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { createLogger, ID_PATTERN, MAX_ID_LENGTH } from '@keytrail/core';
 import { describe, expect, it } from 'vitest';
 import { createHttpApp } from './app.ts';
@@ -132,17 +132,58 @@ describe('JSON bodies', () => {
     });
   });
 
-  it('refuses a compressed body with 415 instead of misreading it', async () => {
-    const reply = await appWithEcho().inject({
+  const postEncoded = (coding: string, payload: Buffer, limit?: number, type = 'application/json') => {
+    const app = createHttpApp({
+      logger: createLogger('test', 'silent'),
+      authenticate: adminAuthenticator('kt_x_0123456789'),
+      readiness: {},
+      ...(limit === undefined ? {} : { bodyLimit: limit }),
+    });
+    app.post('/echo', async (request) => ({ body: request.body ?? null }));
+    return app.inject({
       method: 'POST',
       url: '/echo',
-      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
-      payload: gzipSync('{"a": 1}'),
+      headers: { 'content-type': type, 'content-encoding': coding },
+      payload,
     });
-    expect(reply.statusCode).toBe(415);
-    expect(reply.json().error).toMatchObject({
+  };
+
+  it('decodes gzip and deflate bodies', async () => {
+    const json = '{"events": [{"a": "é"}]}';
+    for (const [coding, payload] of [
+      ['gzip', gzipSync(json)],
+      ['x-gzip', gzipSync(json)],
+      ['Deflate', deflateSync(json)],
+      ['identity', Buffer.from(json)],
+    ] as const) {
+      const reply = await postEncoded(coding, payload);
+      expect(reply.statusCode, coding).toBe(200);
+      expect(reply.json()).toEqual({ body: { events: [{ a: 'é' }] } });
+    }
+  });
+
+  it('refuses a body that is not what its coding says, a bomb past the limit, and other codings', async () => {
+    const notGzip = await postEncoded('gzip', Buffer.from('{"a": 1}'));
+    expect(notGzip.statusCode).toBe(400);
+    expect(notGzip.json().error).toMatchObject({
+      code: 'INVALID_BODY',
+      message: expect.stringMatching(/^The body is not valid gzip: /),
+    });
+    // 64 MiB of spaces is 64 KiB of gzip: within the limit as sent, far past it decoded.
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const exploded = await postEncoded('gzip', bomb, 1024 * 1024);
+    expect(exploded.statusCode).toBe(413);
+    expect(exploded.json().error.code).toBe('PAYLOAD_TOO_LARGE');
+    // A body no parser reads (an unknown content type) is never decoded: a 415, and its decoding
+    // error does not reach the process (vitest fails the run on an unhandled error).
+    const unread = await postEncoded('gzip', Buffer.from('not gzip at all'), undefined, 'image/png');
+    expect(unread.statusCode).toBe(415);
+    const brotli = await postEncoded('br', Buffer.from('{}'));
+    expect(brotli.statusCode).toBe(415);
+    expect(brotli.json().error).toMatchObject({
       code: 'UNSUPPORTED_MEDIA_TYPE',
-      message: expect.stringContaining('"gzip" is not supported'),
+      message: expect.stringContaining('"br" is not supported'),
     });
   });
 

@@ -68,6 +68,14 @@ export async function handleError(
     return;
   }
   const fastifyCode = (err as FastifyError).code;
+  // zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR): a body sent as gzip or deflate that is not.
+  if (fastifyCode?.startsWith('Z_')) {
+    const coding = String(request.headers['content-encoding']).slice(0, 32);
+    reply
+      .status(400)
+      .send(errorBody('INVALID_BODY', `The body is not valid ${coding}: ${err.message}.`, request.id));
+    return;
+  }
   const mapped = fastifyCode ? FASTIFY_CODES[fastifyCode] : undefined;
   if (mapped === 'VALIDATION_FAILED' || (err as FastifyError).validation) {
     const validation = (err as FastifyError).validation ?? [];
