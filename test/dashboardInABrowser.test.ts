@@ -322,6 +322,11 @@ describe('the dashboard in a real browser', () => {
     expect(await requests24h.textContent()).toContain(session.requests_24h.toLocaleString('en'));
     expect(await page.getByRole('link', { name: session.end_user_id }).count()).toBeGreaterThan(0);
     expect(await page.getByRole('link', { name: session.parent_key_id }).count()).toBeGreaterThan(0);
+    const sessionDecisions = page.getByRole('region', { name: 'Recent decisions', exact: true });
+    await expect
+      .poll(() => sessionDecisions.locator('tbody tr').count())
+      .toBe(Math.min(25, session.requests_24h));
+    await shoot(page, 'session');
 
     // Probes: the enumerating address links to its alert.
     await page.getByRole('link', { name: 'Probes', exact: true }).click();

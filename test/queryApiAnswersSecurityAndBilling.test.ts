@@ -392,6 +392,12 @@ describe('the query API answers what security and billing ask', () => {
     const filtered = await get(`/v1/workspaces/${WS}/keys/key_live/decisions?${q}&outcome=MISSING_SCOPE`);
     expect(filtered.body.decisions).toHaveLength(1);
     expect(filtered.body.decisions[0]).toMatchObject({ client_ip: '203.0.113.9', http_status: 403 });
+    // A session's decisions, under its parent key.
+    const session = await get(`/v1/workspaces/${WS}/keys/key_live/decisions?${q}&session_id=sess_1`);
+    expect(session.body.decisions.map((d: { occurred_at: string }) => d.occurred_at)).toEqual(
+      [94, 93, 92, 91, 90].map(at),
+    );
+    expect(session.body.decisions.every((d: { session_id: string }) => d.session_id === 'sess_1')).toBe(true);
   });
 
   it('shows where a key was used from, marking sources not seen in the baseline as new', async () => {

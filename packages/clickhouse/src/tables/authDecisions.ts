@@ -220,6 +220,8 @@ export function listKeyDecisions(
     outcome?: string | undefined;
     clientIp?: string | undefined;
     endUserId?: string | undefined;
+    /** A session token's decisions (they carry its parent key as key_id). */
+    sessionId?: string | undefined;
     after?: DecisionsCursor | undefined;
     limit: number;
   },
@@ -232,6 +234,7 @@ export function listKeyDecisions(
        AND ({outcome:String} = '' OR outcome = {outcome:String})
        AND ({clientIp:String} = '' OR client_ip = {clientIp:String})
        AND ({endUserId:String} = '' OR end_user_id = {endUserId:String})
+       AND ({sessionId:String} = '' OR session_id = {sessionId:String})
        -- event_id as text on both sides, as in ORDER BY (the alias): one order for paging and sorting
        AND (occurred_at, toString(auth_decisions.event_id)) < ({afterAt:DateTime64(3, 'UTC')}, {afterId:String})
      ORDER BY occurred_at DESC, event_id DESC
@@ -244,6 +247,7 @@ export function listKeyDecisions(
       outcome: params.outcome ?? '',
       clientIp: params.clientIp ?? '',
       endUserId: params.endUserId ?? '',
+      sessionId: params.sessionId ?? '',
       // No cursor: start just past the range's end, above every event id.
       afterAt: params.after ? params.after.occurredAt : params.to,
       afterId: params.after ? params.after.eventId : 'ffffffff-ffff-ffff-ffff-ffffffffffff',

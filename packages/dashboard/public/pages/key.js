@@ -71,13 +71,16 @@ function change(field, c) {
   return el('div', {}, el('strong', {}, field), `: ${show(c.from)} → ${show(c.to)}`);
 }
 
-/** Recent decisions of the key, 25 a page, "Older decisions" follows the cursor; `outcomes` to filter by. */
-function decisionsSection(keyId, outcomes) {
+/**
+ * Recent decisions of the key, 25 a page, "Older decisions" follows the cursor; `outcomes` to
+ * filter by. A session's are its parent key's, filtered by `sessionId`.
+ */
+function decisionsSection(keyId, outcomes, sessionId) {
   const id = encodeURIComponent(keyId);
   const { params } = route();
   return section('Recent decisions', async () => {
     const outcome = params.get('outcome');
-    const base = `/keys/${id}/decisions?${rangeQuery()}&limit=${DECISIONS_PAGE}${outcome ? `&outcome=${encodeURIComponent(outcome)}` : ''}`;
+    const base = `/keys/${id}/decisions?${rangeQuery()}&limit=${DECISIONS_PAGE}${outcome ? `&outcome=${encodeURIComponent(outcome)}` : ''}${sessionId ? `&session_id=${encodeURIComponent(sessionId)}` : ''}`;
     const first = await api(base);
     const rows = [...first.decisions];
     const holder = el('div', {}, decisionsTable(rows));
@@ -139,13 +142,14 @@ function sessionPage(key, timeline) {
     el(
       'p',
       { class: 'muted' },
-      'A session’s decisions are recorded under the key that issued it. Its traffic by day, key and session is on ',
-      endUserLink(key.end_user_id),
-      '’s page; its decisions, sources and latency are on ',
+      'A session’s decisions are recorded under the key that issued it: below are ',
       el('a', { href: link('key', { key: key.parent_key_id }) }, key.parent_key_id),
-      '’s.',
+      '’s decisions made with this session. Its traffic by day, key and session is on ',
+      endUserLink(key.end_user_id),
+      '’s page.',
     ),
     ...lifecycle(timeline),
+    decisionsSection(key.parent_key_id, [], key.key_id),
   ];
 }
 

@@ -247,6 +247,7 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
       outcome?: string;
       client_ip?: string;
       end_user_id?: string;
+      session_id?: string;
       limit: number;
       cursor?: string;
     };
@@ -264,6 +265,7 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
           outcome: { type: 'string', pattern: '^[A-Z_]{1,64}$' },
           client_ip: { type: 'string', maxLength: 64 },
           end_user_id: ID,
+          session_id: { ...ID, description: "A session token's decisions: ask its parent key's (keyId)" },
           limit: LIMIT,
           cursor: CURSOR,
         }),
@@ -288,6 +290,7 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
         outcome: request.query.outcome,
         clientIp: request.query.client_ip,
         endUserId: request.query.end_user_id,
+        sessionId: request.query.session_id,
         after: after ? { occurredAt: new Date(after.at!), eventId: after.id! } : undefined,
         limit: limit + 1,
       });
