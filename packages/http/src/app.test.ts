@@ -187,6 +187,20 @@ describe('JSON bodies', () => {
     });
   });
 
+  it('says which content type it refused, or that none was sent', async () => {
+    const app = appWithEcho();
+    const none = await app.inject({ method: 'POST', url: '/echo', payload: Buffer.from('{}') });
+    expect(none.statusCode).toBe(415);
+    expect(none.json().error.message).toMatch(/^The body has no Content-Type: send application\/json/);
+    const xml = await app.inject({
+      method: 'POST',
+      url: '/echo',
+      headers: { 'content-type': 'application/xml' },
+      payload: '<a/>',
+    });
+    expect(xml.json().error.message).toMatch(/^Content-Type "application\/xml" is not accepted here/);
+  });
+
   it('parses JSON, and takes an empty body as none', async () => {
     expect((await post('{"a": [1, "é"]}')).json()).toEqual({ body: { a: [1, 'é'] } });
     expect((await post('')).json()).toEqual({ body: null });

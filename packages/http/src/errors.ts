@@ -51,6 +51,14 @@ function drainBody(request: FastifyRequest): Promise<void> {
   });
 }
 
+/** fastify says only "Unsupported Media Type": name the type sent, or that none was. */
+function mediaTypeMessage(request: FastifyRequest): string {
+  const type = request.headers['content-type'];
+  return type
+    ? `Content-Type "${type.slice(0, 64)}" is not accepted here: send application/json (POST /v1/events also takes application/x-ndjson).`
+    : 'The body has no Content-Type: send application/json (POST /v1/events also takes application/x-ndjson).';
+}
+
 /** One error shape for every failure: `{"error": {"code", "message", "request_id"}}`. */
 export async function handleError(
   err: FastifyError | Error,
@@ -88,7 +96,9 @@ export async function handleError(
   }
   if (mapped) {
     if (mapped === 'PAYLOAD_TOO_LARGE') await drainBody(request);
-    reply.status(ERROR_CATALOGUE[mapped].status).send(errorBody(mapped, err.message, request.id));
+    const message =
+      fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? mediaTypeMessage(request) : err.message;
+    reply.status(ERROR_CATALOGUE[mapped].status).send(errorBody(mapped, message, request.id));
     return;
   }
   const status = (err as FastifyError).statusCode;

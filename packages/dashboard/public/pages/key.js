@@ -126,7 +126,8 @@ function lifecycle(timeline) {
 /**
  * A session token's page. Its decisions are recorded under the key that issued it (key_id is the
  * parent key), so the key's usage routes have nothing under the session's id: its own counts come
- * with the key view, and its traffic is on its end user's page, session by session.
+ * with the key view, its decisions are the parent key's filtered by session, and its traffic by
+ * day is on its end user's page, session by session.
  */
 function sessionPage(key, timeline) {
   return [
