@@ -92,7 +92,16 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
       config: { rateLimit: {}, scope: 'ingest' },
       bodyLimit: maxBytes,
       schema: {
+        summary: 'Record auth decisions and key lifecycle events',
+        description:
+          'A body of `{"events": [...]}` (application/json) or one event per line (application/x-ndjson), ' +
+          'optionally Content-Encoding gzip or deflate; at most 5,000 events and 5 MiB decoded. Invalid items are ' +
+          'reported by index and field path; the 202 is sent only after Kafka acknowledged every accepted event.',
+        tags: ['ingest'],
         response: {
+          ...Object.fromEntries(
+            [400, 401, 403, 413, 415, 429, 503].map((status) => [status, { $ref: 'Error#' }]),
+          ),
           202: {
             type: 'object',
             properties: {
