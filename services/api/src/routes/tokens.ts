@@ -2,12 +2,8 @@ import { KeytrailError } from '@keytrail/core';
 import { SCOPES } from '@keytrail/http';
 import type { TokenService } from '@keytrail/tokens';
 import type { FastifyInstance } from 'fastify';
+import { ERRORS, ID, WS_PARAMS } from './schemas.ts';
 
-const WS = {
-  type: 'object',
-  required: ['ws'],
-  properties: { ws: { type: 'string', minLength: 1, maxLength: 256 } },
-} as const;
 const TOKEN_VIEW = {
   type: 'object',
   properties: {
@@ -28,7 +24,9 @@ export async function tokenRoutes(app: FastifyInstance, options: { tokens: Token
     {
       config: { scope: 'admin' },
       schema: {
-        params: WS,
+        summary: 'Create an API token for the workspace; the token is in this answer only',
+        tags: ['tokens'],
+        params: WS_PARAMS,
         body: {
           type: 'object',
           required: ['name', 'scopes'],
@@ -45,6 +43,7 @@ export async function tokenRoutes(app: FastifyInstance, options: { tokens: Token
         },
         response: {
           201: { ...TOKEN_VIEW, properties: { ...TOKEN_VIEW.properties, token: { type: 'string' } } },
+          ...ERRORS,
         },
       },
     },
@@ -60,8 +59,13 @@ export async function tokenRoutes(app: FastifyInstance, options: { tokens: Token
     {
       config: { scope: 'admin' },
       schema: {
-        params: WS,
-        response: { 200: { type: 'object', properties: { tokens: { type: 'array', items: TOKEN_VIEW } } } },
+        summary: "The workspace's API tokens (prefixes only), with last use",
+        tags: ['tokens'],
+        params: WS_PARAMS,
+        response: {
+          200: { type: 'object', properties: { tokens: { type: 'array', items: TOKEN_VIEW } } },
+          ...ERRORS,
+        },
       },
     },
     async (request) => {
@@ -74,11 +78,14 @@ export async function tokenRoutes(app: FastifyInstance, options: { tokens: Token
     {
       config: { scope: 'admin' },
       schema: {
+        summary: 'Revoke an API token',
+        tags: ['tokens'],
         params: {
           type: 'object',
           required: ['ws', 'tokenId'],
-          properties: { ws: WS.properties.ws, tokenId: { type: 'string', minLength: 1, maxLength: 64 } },
+          properties: { ws: ID, tokenId: { type: 'string', minLength: 1, maxLength: 64 } },
         },
+        response: { 204: { type: 'null', description: 'Revoked' }, ...ERRORS },
       },
     },
     async (request, reply) => {
