@@ -94,9 +94,10 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
       schema: {
         summary: 'Record auth decisions and key lifecycle events',
         description:
-          'A body of `{"events": [...]}` (application/json) or one event per line (application/x-ndjson), ' +
-          'optionally Content-Encoding gzip or deflate; at most 5,000 events and 5 MiB decoded. Invalid items are ' +
-          'reported by index and field path; the 202 is sent only after Kafka acknowledged every accepted event.',
+          `A body of \`{"events": [...]}\` (application/json) or one event per line (application/x-ndjson), ` +
+          `optionally Content-Encoding gzip or deflate; at most ${maxEvents.toLocaleString('en')} events and ` +
+          `${maxBytes.toLocaleString('en')} bytes decoded. Invalid items are reported by index and field path; ` +
+          'the 202 is sent only after Kafka acknowledged every accepted event.',
         tags: ['ingest'],
         response: {
           ...Object.fromEntries(
