@@ -5,11 +5,12 @@ import { createHttpApp } from './app.ts';
 import { adminAuthenticator } from './auth.ts';
 import type { ReadinessCheck } from './readiness.ts';
 
-const appWith = (readiness: Record<string, ReadinessCheck>) =>
+const appWith = (readiness: Record<string, ReadinessCheck>, bodyLimit?: number) =>
   createHttpApp({
     logger: createLogger('test', 'silent'),
     authenticate: adminAuthenticator('kt_x_0123456789'),
     readiness,
+    ...(bodyLimit === undefined ? {} : { bodyLimit }),
   });
 
 describe('/readyz', () => {
@@ -95,8 +96,8 @@ describe('ids in paths', () => {
 });
 
 describe('JSON bodies', () => {
-  const appWithEcho = () => {
-    const app = appWith({});
+  const appWithEcho = (bodyLimit?: number) => {
+    const app = appWith({}, bodyLimit);
     app.post('/echo', async (request) => ({ body: request.body ?? null }));
     return app;
   };
@@ -132,21 +133,13 @@ describe('JSON bodies', () => {
     });
   });
 
-  const postEncoded = (coding: string, payload: Buffer, limit?: number, type = 'application/json') => {
-    const app = createHttpApp({
-      logger: createLogger('test', 'silent'),
-      authenticate: adminAuthenticator('kt_x_0123456789'),
-      readiness: {},
-      ...(limit === undefined ? {} : { bodyLimit: limit }),
-    });
-    app.post('/echo', async (request) => ({ body: request.body ?? null }));
-    return app.inject({
+  const postEncoded = (coding: string, payload: Buffer, limit?: number, type = 'application/json') =>
+    appWithEcho(limit).inject({
       method: 'POST',
       url: '/echo',
       headers: { 'content-type': type, 'content-encoding': coding },
       payload,
     });
-  };
 
   it('decodes gzip and deflate bodies', async () => {
     const json = '{"events": [{"a": "é"}]}';

@@ -150,16 +150,15 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   // Compressed bodies (a gateway's batch of a few MiB of JSON shrinks about tenfold): gzip and
   // deflate are decoded before parsing; bodyLimit applies to the decoded bytes, so a small bomb
   // that expands past it is a 413. Any other coding is a 415 rather than a body misread.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('preParsing', async (request, _reply, payload) => {
     const coding = request.headers['content-encoding'];
-    if (coding !== undefined && bodyDecoder(coding) === null)
+    if (coding === undefined) return payload;
+    const decoder = bodyDecoder(coding);
+    if (decoder === null)
       throw new KeytrailError(
         'UNSUPPORTED_MEDIA_TYPE',
         `Content-Encoding "${coding.slice(0, 32)}" is not supported: send the body as gzip, deflate or uncompressed.`,
       );
-  });
-  app.addHook('preParsing', async (request, _reply, payload) => {
-    const decoder = bodyDecoder(request.headers['content-encoding'] ?? 'identity');
     if (!decoder) return payload;
     // fastify checks Content-Length against the bytes received, not the bytes decoded.
     const decoded = Object.assign(decoder(), { receivedEncodedLength: 0 });
