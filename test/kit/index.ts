@@ -124,12 +124,26 @@ export interface KeytrailProcess {
 
 /** Every process a test started and has not seen exit: killed when its file ends (see setup.ts). */
 const spawned = new Set<ChildProcess>();
+/** What each process of this file printed, exited or not: shown when a test fails (see setup.ts). */
+const outputs: { args: string[]; pid: number | undefined; output: () => string }[] = [];
+
+/** The last lines each process of this test file printed, for a failed test's report. */
+export function outputOfSpawnedProcesses(tailChars = 6_000): string {
+  return outputs
+    .map(({ args, pid, output }) => {
+      const text = output();
+      const tail = text.length > tailChars ? `…${text.slice(-tailChars)}` : text;
+      return `--- keytrail ${args.join(' ')} (pid ${pid}) printed:\n${tail || '(nothing)'}`;
+    })
+    .join('\n');
+}
 
 /** SIGKILLs whatever a test file left running (a failed test must not leak processes). */
 export function killSpawnedProcesses(): void {
   for (const child of spawned)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   spawned.clear();
+  outputs.length = 0;
 }
 process.once('exit', killSpawnedProcesses);
 
@@ -145,6 +159,7 @@ export function spawnKeytrail(args: string[], env: Record<string, string>): Keyt
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
+  outputs.push({ args, pid: child.pid, output: () => output });
   const exited = new Promise<number | string>((resolve) =>
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
