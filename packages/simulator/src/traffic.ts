@@ -36,7 +36,8 @@ export interface SimulatedKey {
   prefix: string;
   env: Env;
   keyType: 'SECRET' | 'CLIENT' | 'READ_ONLY';
-  scopes: string[];
+  scopes: readonly string[];
+  dailyQuota: number;
   product: (typeof PRODUCTS)[number];
 }
 
@@ -57,8 +58,48 @@ export interface TrafficOptions {
 export type JsonEvent = Record<string, unknown> & { type: 'auth_decision' | 'key_lifecycle' };
 
 /**
- * Realistic, seeded traffic for the products of the seeds: keys are created, used (mostly allowed,
- * some 403/429), sessions are minted for end users, one key is superseded and used in its grace
+ * The key in a retry loop: a browser client of the second workspace that keeps hitting its rate
+ * limit. A quarter of its requests are refused, so the demo's ERROR_RATE alert has one real
+ * cause to point at, while every other key has about 2 % refused (a rate alert on every key
+ * would teach on-call to ignore it).
+ */
+const NOISY_KEY_ID = 'key_2_4';
+/** The key on a trial plan: a daily quota the demo's 20,000 decisions take past 80 % (QUOTA_THRESHOLD) and longer runs use up. */
+const TRIAL_KEY_ID = 'key_3_3';
+const TRIAL_DAILY_QUOTA = 1_800;
+const DAILY_QUOTA = 100_000;
+
+type Outcome = 'ALLOWED' | 'MISSING_SCOPE' | 'RATE_LIMITED' | 'QUOTA_EXCEEDED' | 'ORIGIN_NOT_ALLOWED';
+
+/**
+ * Whether a request of `key` is refused and why, from one roll in [0, 1). Consistent with the
+ * key: a missing scope is one the key lacks, an origin is refused only for a browser key, and a
+ * quota is exceeded only once the key's allowed requests of the day reach it.
+ */
+function decide(
+  key: SimulatedKey,
+  roll: number,
+  allowedToday: number,
+  random: ReturnType<typeof createRandom>,
+): { outcome: Outcome; requiredScope: string } {
+  const granted = random.pick(key.scopes);
+  if (allowedToday >= key.dailyQuota) return { outcome: 'QUOTA_EXCEEDED', requiredScope: granted };
+  const noisy = key.keyId === NOISY_KEY_ID;
+  const refusedShare = noisy ? 0.25 : 0.02;
+  if (roll >= refusedShare) return { outcome: 'ALLOWED', requiredScope: granted };
+  // Where in the refused share the roll fell, from 0 to 1.
+  const within = roll / refusedShare;
+  const lacking = key.product.scopes.filter((scope) => !key.scopes.includes(scope));
+  if (!noisy && within < 0.4 && lacking.length > 0)
+    return { outcome: 'MISSING_SCOPE', requiredScope: random.pick(lacking) };
+  if (!noisy && within >= 0.8 && key.keyType === 'CLIENT')
+    return { outcome: 'ORIGIN_NOT_ALLOWED', requiredScope: granted };
+  return { outcome: 'RATE_LIMITED', requiredScope: granted };
+}
+
+/**
+ * Realistic, seeded traffic for the products of the seeds: keys are created, used (about 2 % refused,
+ * one key a quarter, one key on a small quota: see NOISY_KEY_ID and TRIAL_KEY_ID), sessions are minted for end users, one key is superseded and used in its grace
  * period, and, optionally, a probe attack hammers invalid keys. Yields JSON ingest events.
  */
 export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> {
@@ -73,14 +114,16 @@ export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> 
     const product = PRODUCTS[w % PRODUCTS.length]!;
     for (let k = 0; k < (options.keysPerWorkspace ?? 4); k++) {
       const env: Env = k === 0 ? 'TEST' : k === 1 ? 'DEV' : 'LIVE';
+      const keyId = `key_${w + 1}_${k + 1}`;
       const key: SimulatedKey = {
         workspaceId,
-        keyId: `key_${w + 1}_${k + 1}`,
+        keyId,
         prefix: `${product.prefixes[env]}${random.hex(4)}`,
         env,
         keyType: k === 3 ? 'CLIENT' : k === 2 ? 'SECRET' : random.pick(['SECRET', 'READ_ONLY'] as const),
         scopes: product.scopes.slice(0, random.int(1, product.scopes.length)),
         product,
+        dailyQuota: keyId === TRIAL_KEY_ID ? TRIAL_DAILY_QUOTA : DAILY_QUOTA,
       };
       keys.push(key);
       yield {
@@ -96,7 +139,7 @@ export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> 
         name: `${product.name}-${env.toLowerCase()}-${k + 1}`,
         scopes: key.scopes,
         rate_limits: { per_minute: 100, per_hour: 5000, per_day: 100000 },
-        quota: { period: 'DAY', limit: 100000 },
+        quota: { period: 'DAY', limit: key.dailyQuota },
         expires_at: now + 90 * 86_400_000,
         allowed_origins: key.keyType === 'CLIENT' ? ['https://app.example.com'] : [],
         actor: { kind: 'USER', id: `user_${w + 1}` },
@@ -109,6 +152,8 @@ export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> 
   const attackerIps = ['198.51.100.7', '198.51.100.8', '198.51.100.9'];
   const rotated = keys.find((k) => k.env === 'LIVE')!;
   const sessions = new Map<string, string>();
+  /** `${keyId}|${UTC day}` → allowed requests, against the key's daily quota. */
+  const allowedByKeyDay = new Map<string, number>();
 
   for (let i = 0; i < options.decisions; i++) {
     now += Math.max(1, Math.round((1000 / rate) * (0.5 + random.next())));
@@ -174,18 +219,10 @@ export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> 
         };
       }
     }
-    const roll = random.next();
-    const outcome =
-      roll < 0.9
-        ? 'ALLOWED'
-        : roll < 0.94
-          ? 'MISSING_SCOPE'
-          : roll < 0.97
-            ? 'RATE_LIMITED'
-            : roll < 0.985
-              ? 'QUOTA_EXCEEDED'
-              : 'ORIGIN_NOT_ALLOWED';
+    const today = `${key.keyId}|${Math.floor(now / 86_400_000)}`;
+    const { outcome, requiredScope } = decide(key, random.next(), allowedByKeyDay.get(today) ?? 0, random);
     const allowed = outcome === 'ALLOWED';
+    if (allowed) allowedByKeyDay.set(today, (allowedByKeyDay.get(today) ?? 0) + 1);
     yield {
       type: 'auth_decision',
       event_id: random.uuid7(now),
@@ -202,7 +239,7 @@ export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> 
       resource: `${key.product.name}_resource_${random.int(1, 3)}`,
       method: random.pick(['GET', 'POST']),
       route: random.pick(key.product.routes),
-      required_scope: random.pick(key.scopes),
+      required_scope: requiredScope,
       granted_scopes: key.scopes,
       outcome,
       deprecated_key: key === rotated && i > options.decisions / 3,
@@ -217,7 +254,9 @@ export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> 
             },
           }
         : {}),
-      ...(outcome === 'QUOTA_EXCEEDED' ? { quota: { period: 'DAY', limit: 100000, remaining: 0 } } : {}),
+      ...(outcome === 'QUOTA_EXCEEDED'
+        ? { quota: { period: 'DAY', limit: key.dailyQuota, remaining: 0 } }
+        : {}),
       latency_ms: random.int(3, 250) + random.next(),
       cost: allowed ? random.int(1, 50) * 1000 : 0,
       client_ip: ip(),
