@@ -326,6 +326,16 @@ describe('the dashboard in a real browser', () => {
     await expect
       .poll(() => sessionDecisions.locator('tbody tr').count())
       .toBe(Math.min(25, session.requests_24h));
+    // Its requests over time and where it was used from, answered for the session's own id.
+    const sessionChart = page.getByRole('group', { name: 'Requests per hour by outcome' });
+    expect(await sessionChart.textContent()).toMatch(/ALLOWED: peak [1-9]/);
+    const sessionSources = page.getByRole('region', { name: 'Sources', exact: true });
+    await expect.poll(() => sessionSources.locator('tbody tr').count()).toBeGreaterThan(0);
+    const sourceRequests = (await sessionSources.locator('tbody tr td:nth-child(5)').allTextContents()).map(
+      (t) => Number(t.replace(/,/g, '')),
+    );
+    expect(sourceRequests.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(session.requests_24h);
+    expect(sourceRequests.every((n) => n > 0)).toBe(true);
     await shoot(page, 'session');
 
     // Probes: the enumerating address links to its alert.

@@ -292,11 +292,21 @@ export interface ActivitySource {
 /**
  * Where a key was used from in [from, to): each source (IP, origin, user agent, region) with
  * first and last seen, counts by outcome, and `new` when the key was not used from that IP in
- * the `baselineDays` before `from` (the compromise view).
+ * the `baselineDays` before `from` (the compromise view). With `sessionId`, where that session
+ * of the parent key `keyId` was used from, `new` still against the parent key's baseline: an
+ * address the key had not been used from.
  */
 export async function getKeyActivity(
   ch: ClickHouseDriver,
-  params: { workspaceId: string; keyId: string; from: Date; to: Date; baselineDays: number; limit: number },
+  params: {
+    workspaceId: string;
+    keyId: string;
+    sessionId?: string | undefined;
+    from: Date;
+    to: Date;
+    baselineDays: number;
+    limit: number;
+  },
 ): Promise<ActivitySource[]> {
   const rows = await ch.query<
     Omit<ActivitySource, 'by_outcome' | 'new'> & { outcomes: [string, number][]; seen_before: number }
@@ -315,13 +325,14 @@ export async function getKeyActivity(
               min(occurred_at) AS first, max(occurred_at) AS last
        FROM auth_decisions
        WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
+         AND ({sessionId:String} = '' OR session_id = {sessionId:String})
          AND occurred_at >= {from:DateTime64(3, 'UTC')} AND occurred_at < {to:DateTime64(3, 'UTC')}
        GROUP BY client_ip, origin, user_agent, region, outcome
      )
      GROUP BY client_ip, origin, user_agent, region
      ORDER BY requests DESC, client_ip, origin, user_agent, region
      LIMIT {limit:UInt32}`,
-    params,
+    { ...params, sessionId: params.sessionId ?? '' },
   );
   return rows.map(({ outcomes, seen_before, ...row }) => ({
     ...row,

@@ -304,6 +304,33 @@ interface SessionUsage {
 }
 
 /**
+ * The key a session token was issued by, and when it was issued; undefined when `keyId` is not
+ * a session (a key, or an id with no lifecycle). A session's decisions are recorded under its
+ * parent key (key_id) with its id in session_id, so its usage is read there.
+ */
+export async function getSessionParent(
+  ch: ClickHouseDriver,
+  params: { workspaceId: string; keyId: string },
+): Promise<{ parent_key_id: string; issued_at: Date | null } | undefined> {
+  const [row] = await ch.query<{ parent_key_id: string; issued_at: string | null }>(
+    `SELECT parent_key_id, issued_at FROM (
+       SELECT argMaxIfMerge(parent_key_id) AS parent_key_id, min(created_at) AS issued_at
+       FROM key_state_v2
+       WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
+       GROUP BY key_id
+     )
+     WHERE parent_key_id != ''`,
+    params,
+  );
+  return row
+    ? {
+        parent_key_id: row.parent_key_id,
+        issued_at: row.issued_at ? parseClickHouseTime(row.issued_at) : null,
+      }
+    : undefined;
+}
+
+/**
  * The use of the page's session tokens. A session's decisions carry its parent key in key_id, so
  * the key rollups count them under the parent (where usage and billing belong) and key_last_use
  * has no row for the session. Here they are read per session from the raw decisions, through the

@@ -40,6 +40,9 @@ export const BUCKET_FLOOR = {
   day: 'toStartOfDay',
 } as const satisfies Record<UsageGranularity, string>;
 
+/** A bucket's length, for the statements that bucket raw decisions with toStartOfInterval. */
+const GRANULARITY_MINUTES: Record<UsageGranularity, number> = { minute: 1, hour: 60, day: 1440 };
+
 // One fixed statement per rollup table: the table name comes from the closed map above, never
 // from a request; every value is a bound parameter. One row per bucket, aggregated once: counts
 // per outcome as a map, latency as the bucket's histogram (latencyHistogram.ts), which a hot key
@@ -146,6 +149,56 @@ export async function getKeyUsage(ch: ClickHouseDriver, params: KeyUsageParams):
   );
 }
 
+// A session token's buckets, from its parent key's raw decisions (the rollups count them under
+// the parent): the same bucket shape, with exact latency quantiles.
+const SESSION_USAGE_SQL = `
+  SELECT toStartOfInterval(occurred_at, toIntervalMinute({minutes:UInt32})) AS start,
+         sumMap(map(outcome, toUInt64(1))) AS outcomes, sum(cost) AS cost,
+         countIf(latency_ms IS NOT NULL) AS latency_count,
+         quantilesExactIf(0.5, 0.9, 0.99)(assumeNotNull(latency_ms), latency_ms IS NOT NULL) AS latency
+  FROM auth_decisions
+  WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String} AND session_id = {sessionId:String}
+    AND occurred_at >= toStartOfInterval({from:DateTime64(3, 'UTC')}, toIntervalMinute({minutes:UInt32}))
+    AND occurred_at < {to:DateTime64(3, 'UTC')}
+  GROUP BY start
+  ORDER BY start`;
+
+/**
+ * Requests of one session token per bucket, as getKeyUsage answers for a key: `keyId` is the
+ * session's parent key. Read from the raw decisions (kept KEYTRAIL_RAW_TTL_DAYS), so give a
+ * range no earlier than the session's issue time: that bounds the parent key's rows read.
+ */
+export async function getSessionUsage(
+  ch: ClickHouseDriver,
+  params: KeyUsageParams & { sessionId: string },
+): Promise<UsageBucket[]> {
+  const rows = await ch.query<{
+    start: string;
+    outcomes: Partial<Record<Outcome, number>>;
+    cost: number;
+    latency_count: number;
+    latency: number[];
+  }>(SESSION_USAGE_SQL, {
+    workspaceId: params.workspaceId,
+    keyId: params.keyId,
+    sessionId: params.sessionId,
+    from: params.from,
+    to: params.to,
+    minutes: GRANULARITY_MINUTES[params.granularity],
+  });
+  return rows.map(
+    (row): UsageBucket => ({
+      start: parseClickHouseTime(row.start).toISOString(),
+      ...outcomeCounts(Object.entries(row.outcomes) as [Outcome, number][]),
+      cost: row.cost,
+      latency_ms:
+        row.latency_count > 0
+          ? { p50: round(row.latency[0]!), p90: round(row.latency[1]!), p99: round(row.latency[2]!) }
+          : null,
+    }),
+  );
+}
+
 /** Dimensions a key's usage can be split by (raw decisions; a closed map of column names). */
 export const USAGE_GROUP_COLUMNS = {
   route: 'route',
@@ -156,8 +209,6 @@ export const USAGE_GROUP_COLUMNS = {
 } as const;
 export type UsageGroupBy = keyof typeof USAGE_GROUP_COLUMNS;
 
-const GRANULARITY_MINUTES: Record<UsageGranularity, number> = { minute: 1, hour: 60, day: 1440 };
-
 const KEY_USAGE_GROUPS_SQL = Object.fromEntries(
   Object.entries(USAGE_GROUP_COLUMNS).map(([groupBy, column]) => [
     groupBy,
@@ -165,6 +216,7 @@ const KEY_USAGE_GROUPS_SQL = Object.fromEntries(
             ${column} AS value, outcome, count() AS requests
      FROM auth_decisions
      WHERE workspace_id = {workspaceId:String} AND key_id = {keyId:String}
+       AND ({sessionId:String} = '' OR session_id = {sessionId:String})
        AND occurred_at >= toStartOfInterval({from:DateTime64(3, 'UTC')}, toIntervalMinute({minutes:UInt32}))
        AND occurred_at < {to:DateTime64(3, 'UTC')}
      GROUP BY start, value, outcome
@@ -178,16 +230,20 @@ export interface UsageGroup {
   by_outcome: Partial<Record<Outcome, number>>;
 }
 
-/** A key's usage per bucket split by one dimension, from the raw decisions (kept KEYTRAIL_RAW_TTL_DAYS). */
+/**
+ * A key's usage per bucket split by one dimension, from the raw decisions (kept
+ * KEYTRAIL_RAW_TTL_DAYS); with `sessionId`, one session's of its parent key `keyId`.
+ */
 export async function getKeyUsageGroups(
   ch: ClickHouseDriver,
-  params: KeyUsageParams & { groupBy: UsageGroupBy },
+  params: KeyUsageParams & { groupBy: UsageGroupBy; sessionId?: string | undefined },
 ): Promise<Map<string, UsageGroup[]>> {
   const rows = await ch.query<{ start: string; value: string; outcome: Outcome; requests: number }>(
     KEY_USAGE_GROUPS_SQL[params.groupBy],
     {
       workspaceId: params.workspaceId,
       keyId: params.keyId,
+      sessionId: params.sessionId ?? '',
       from: params.from,
       to: params.to,
       minutes: GRANULARITY_MINUTES[params.granularity],

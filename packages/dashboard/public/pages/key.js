@@ -123,13 +123,28 @@ function lifecycle(timeline) {
   ];
 }
 
+/** Requests per bucket, one series per outcome seen (ALLOWED when none). */
+function outcomeChart(buckets, outcomes, { from, to, granularity }) {
+  return timeChart({
+    title: `Requests per ${granularity} by outcome`,
+    buckets,
+    from,
+    to,
+    granularity,
+    series: (outcomes.length ? outcomes : ['ALLOWED']).map((o) => ({
+      label: o,
+      value: (b) => b.by_outcome[o] ?? 0,
+    })),
+  });
+}
+
 /**
  * A session token's page. Its decisions are recorded under the key that issued it (key_id is the
- * parent key), so the key's usage routes have nothing under the session's id: its own counts come
- * with the key view, its decisions are the parent key's filtered by session, and its traffic by
- * day is on its end user's page, session by session.
+ * parent key): the usage route answers for the session from those, its decisions are the parent
+ * key's filtered by session, and its end user's page shows it among the user's other sessions.
  */
-function sessionPage(key, timeline) {
+function sessionPage(key, timeline, usage, { from, to, granularity: g }) {
+  const outcomes = outcomesOf(usage.buckets);
   return [
     el('h1', {}, `Session ${key.key_id} `, badge(key.status)),
     facts(key),
@@ -140,18 +155,44 @@ function sessionPage(key, timeline) {
       card('Refused, last 24 h', number(key.errors_24h)),
       card('Requests, last 30 days', number(key.requests_30d)),
     ),
+    el('div', { class: 'grid charts' }, outcomeChart(usage.buckets, outcomes, { from, to, granularity: g })),
     el(
       'p',
       { class: 'muted' },
-      'A session’s decisions are recorded under the key that issued it: below are ',
+      'A session’s decisions are recorded under the key that issued it, ',
       el('a', { href: link('key', { key: key.parent_key_id }) }, key.parent_key_id),
-      '’s decisions made with this session. Its traffic by day, key and session is on ',
+      ': its requests, sources and decisions below are those made with this session. Its end user’s traffic, session by session, is on ',
       endUserLink(key.end_user_id),
       '’s page.',
     ),
     ...lifecycle(timeline),
+    sourcesSection(encodeURIComponent(key.key_id), rangeQuery()),
     decisionsSection(key.parent_key_id, [], key.key_id),
   ];
+}
+
+/** Where a key, or a session, was used from in the range; NEW marks an address its key had not been used from before. */
+function sourcesSection(id, q) {
+  return section('Sources', async () => {
+    const activity = await api(`/keys/${id}/activity?${q}&limit=20`);
+    return table(
+      [
+        { title: 'Client IP', cell: (s) => [s.client_ip || '—', s.new ? [' ', badge('NEW')] : ''] },
+        { title: 'Origin', cell: (s) => s.origin || '—' },
+        { title: 'User agent', cell: (s) => s.user_agent || '—' },
+        { title: 'Region', cell: (s) => s.region || '—' },
+        { title: 'Requests', num: true, cell: (s) => number(s.requests) },
+        {
+          title: 'Refused',
+          num: true,
+          cell: (s) => number(s.requests - (s.by_outcome?.ALLOWED ?? 0)),
+        },
+        { title: 'First seen', cell: (s) => time(s.first_seen) },
+        { title: 'Last seen', cell: (s) => time(s.last_seen) },
+      ],
+      activity.sources,
+    );
+  });
 }
 
 function requestSearch() {
@@ -196,7 +237,7 @@ export async function keyPage() {
     api(`/keys/${id}`),
     api(`/keys/${id}/usage?${q}&granularity=${g}`),
   ]);
-  if (key.parent_key_id) return sessionPage(key, timeline);
+  if (key.parent_key_id) return sessionPage(key, timeline, usage, { from, to, granularity: g });
   const outcomes = outcomesOf(usage.buckets);
   const total = usage.buckets.reduce((s, b) => s + b.total, 0);
   const errors = usage.buckets.reduce((s, b) => s + b.errors, 0);
@@ -223,17 +264,7 @@ export async function keyPage() {
     el(
       'div',
       { class: 'grid charts' },
-      timeChart({
-        title: `Requests per ${g} by outcome`,
-        buckets: usage.buckets,
-        from,
-        to,
-        granularity: g,
-        series: (outcomes.length ? outcomes : ['ALLOWED']).map((o) => ({
-          label: o,
-          value: (b) => b.by_outcome[o] ?? 0,
-        })),
-      }),
+      outcomeChart(usage.buckets, outcomes, { from, to, granularity: g }),
       timeChart({
         title: `Latency per ${g} (ms)`,
         buckets: usage.buckets,
@@ -257,26 +288,7 @@ export async function keyPage() {
       }),
     ),
     ...lifecycle(timeline),
-    section('Sources', async () => {
-      const activity = await api(`/keys/${id}/activity?${q}&limit=20`);
-      return table(
-        [
-          { title: 'Client IP', cell: (s) => [s.client_ip || '—', s.new ? [' ', badge('NEW')] : ''] },
-          { title: 'Origin', cell: (s) => s.origin || '—' },
-          { title: 'User agent', cell: (s) => s.user_agent || '—' },
-          { title: 'Region', cell: (s) => s.region || '—' },
-          { title: 'Requests', num: true, cell: (s) => number(s.requests) },
-          {
-            title: 'Refused',
-            num: true,
-            cell: (s) => number(s.requests - (s.by_outcome?.ALLOWED ?? 0)),
-          },
-          { title: 'First seen', cell: (s) => time(s.first_seen) },
-          { title: 'Last seen', cell: (s) => time(s.last_seen) },
-        ],
-        activity.sources,
-      );
-    }),
+    sourcesSection(id, q),
     section('Alerts on this key', async () => {
       const { alerts: mine } = await api(`/alerts?${q}&key_id=${id}&limit=20`);
       return mine.length

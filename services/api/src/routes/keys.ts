@@ -4,6 +4,8 @@ import {
   getKeyHistory,
   getKeyUsage,
   getKeyUsageGroups,
+  getSessionParent,
+  getSessionUsage,
   type KeyStatus,
   listKeyDecisions,
   queryKeys,
@@ -34,8 +36,34 @@ export interface KeyRoutesOptions {
   cursors: CursorCodec;
 }
 
+/** Decisions made with a session a little before its issue event's time are still its own (gateway clocks differ). */
+const SESSION_CLOCK_SKEW_MS = 5 * 60_000;
+
+const PARENT_KEY_ID = {
+  ...ID,
+  description:
+    'Set when keyId is a session token: the key that issued it, whose decisions made with the session these are',
+};
+
 /** The key routes of the query API: list, key page, usage, raw decisions, compromise view. */
 export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutesOptions): Promise<void> {
+  /**
+   * A session token's id where a key's is expected. Its decisions are recorded under its parent
+   * key with its id in session_id, so the key's usage and activity have nothing under its own id:
+   * the routes then answer from the parent's decisions made with the session. Asked only when the
+   * id has nothing of its own, so a key's answer costs no extra query.
+   */
+  const sessionOf = async (workspaceId: string, keyId: string, from: Date) => {
+    const session = await getSessionParent(ch, { workspaceId, keyId });
+    if (!session) return undefined;
+    const issued = session.issued_at?.getTime() ?? Number.NEGATIVE_INFINITY;
+    return {
+      parentKeyId: session.parent_key_id,
+      // Nothing of the session precedes its issue: the parent key's older rows are not read.
+      from: new Date(Math.max(from.getTime(), issued - SESSION_CLOCK_SKEW_MS)),
+    };
+  };
+
   app.get<{
     Params: { ws: string };
     Querystring: {
@@ -166,7 +194,7 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
         summary:
           "A key's requests per bucket: by outcome, errors, cost, latency, optionally split by a dimension",
         description:
-          'A bucket the range cuts into is included; empty buckets are left out; at most 10,080 buckets.',
+          "A bucket the range cuts into is included; empty buckets are left out; at most 10,080 buckets. For a session token, the session's own requests (recorded under its parent key, read from the raw decisions: exact latency quantiles).",
         tags: ['keys'],
         params: KEY_PARAMS,
         querystring: rangeQuery({
@@ -179,6 +207,7 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
             properties: {
               workspace_id: { type: 'string' },
               key_id: { type: 'string' },
+              parent_key_id: PARENT_KEY_ID,
               granularity: { type: 'string' },
               buckets: {
                 type: 'array',
@@ -226,13 +255,22 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
       const range = parseRange(request.query);
       checkBuckets(range, granularity);
       const params = { workspaceId: ws, keyId, ...range, granularity };
-      const [buckets, groups] = await Promise.all([
+      let [buckets, groups] = await Promise.all([
         getKeyUsage(ch, params),
         groupBy ? getKeyUsageGroups(ch, { ...params, groupBy }) : undefined,
       ]);
+      const session = buckets.length === 0 ? await sessionOf(ws, keyId, range.from) : undefined;
+      if (session) {
+        const ofSession = { ...params, keyId: session.parentKeyId, sessionId: keyId, from: session.from };
+        [buckets, groups] = await Promise.all([
+          getSessionUsage(ch, ofSession),
+          groupBy ? getKeyUsageGroups(ch, { ...ofSession, groupBy }) : undefined,
+        ]);
+      }
       return {
         workspace_id: ws,
         key_id: keyId,
+        ...(session ? { parent_key_id: session.parentKeyId } : {}),
         granularity,
         buckets: groups ? buckets.map((b) => ({ ...b, groups: groups.get(b.start) ?? [] })) : buckets,
       };
@@ -314,6 +352,8 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
       config: { scope: 'read' },
       schema: {
         summary: 'Compromise view: where a key was used from, sources not seen in the baseline marked new',
+        description:
+          'For a session token, where the session was used from, each source marked new when its parent key had not been used from that IP in the baseline.',
         tags: ['keys'],
         params: KEY_PARAMS,
         querystring: rangeQuery({
@@ -324,6 +364,7 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
           200: {
             type: 'object',
             properties: {
+              parent_key_id: PARENT_KEY_ID,
               sources: {
                 type: 'array',
                 items: {
@@ -353,14 +394,20 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
     async (request) => {
       const { ws, keyId } = request.params;
       const range = parseRange(request.query);
-      const sources = await getKeyActivity(ch, {
+      const params = {
         workspaceId: ws,
         keyId,
         ...range,
         baselineDays: request.query.baseline_days,
         limit: request.query.limit,
-      });
+      };
+      let sources = await getKeyActivity(ch, params);
+      // A session's sources: its parent's decisions made with it, `new` against the parent's baseline.
+      const session = sources.length === 0 ? await sessionOf(ws, keyId, range.from) : undefined;
+      if (session)
+        sources = await getKeyActivity(ch, { ...params, keyId: session.parentKeyId, sessionId: keyId });
       return {
+        ...(session ? { parent_key_id: session.parentKeyId } : {}),
         sources: sources.map((s) => ({
           ...s,
           first_seen: isoTime(s.first_seen),
