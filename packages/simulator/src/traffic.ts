@@ -38,6 +38,9 @@ export interface SimulatedKey {
   keyType: 'SECRET' | 'CLIENT' | 'READ_ONLY';
   scopes: readonly string[];
   dailyQuota: number;
+  /** A server-side key calls from its own two servers, with one SDK (see source()). */
+  serverIps: readonly [string, string];
+  sdk: string;
   product: (typeof PRODUCTS)[number];
 }
 
@@ -64,10 +67,48 @@ export type JsonEvent = Record<string, unknown> & { type: 'auth_decision' | 'key
  * would teach on-call to ignore it).
  */
 const NOISY_KEY_ID = 'key_2_4';
-/** The key on a trial plan: a daily quota the demo's 20,000 decisions take past 80 % (QUOTA_THRESHOLD) and longer runs use up. */
+/**
+ * The key on a trial plan: the demo's 20,000 decisions (about 1,420 allowed a key) take it past
+ * 80 % of this daily quota (QUOTA_THRESHOLD) and not to its end; longer runs use it up.
+ */
 const TRIAL_KEY_ID = 'key_3_3';
-const TRIAL_DAILY_QUOTA = 1_800;
+const TRIAL_DAILY_QUOTA = 1_600;
 const DAILY_QUOTA = 100_000;
+
+const SERVER_AGENTS = ['node-fetch/3', 'python-httpx/0.27', 'curl/8.5'] as const;
+const BROWSER_AGENTS = [
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/17.5',
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5) Mobile/15E148',
+] as const;
+
+/**
+ * Where a request came from, as a compromise view expects it to look: a session from its end
+ * user's device, a browser key from its users' browsers, a server key from its two servers with
+ * its SDK. Each address keeps one user agent and the gateway region nearest to it.
+ */
+function source(
+  key: SimulatedKey,
+  endUser: string | null,
+  random: ReturnType<typeof createRandom>,
+): { client_ip: string; origin: string | null; user_agent: string; region: string } {
+  const fromBrowser = endUser !== null || key.keyType === 'CLIENT';
+  const clientIp = endUser
+    ? `203.0.113.${Number(endUser.slice('eu_'.length))}`
+    : fromBrowser
+      ? `203.0.113.${random.int(1, 254)}`
+      : random.pick(key.serverIps);
+  const octet = Number(clientIp.slice(clientIp.lastIndexOf('.') + 1));
+  return {
+    client_ip: clientIp,
+    origin: key.keyType === 'CLIENT' ? 'https://app.example.com' : null,
+    user_agent: fromBrowser ? BROWSER_AGENTS[octet % BROWSER_AGENTS.length]! : key.sdk,
+    region: octet % 2 === 1 ? 'eu-west-1' : 'us-east-1',
+  };
+}
+
+/** The n-th server address, in TEST-NET-1 (RFC 5737); past 254 keys' servers they repeat. */
+const serverIp = (n: number) => `192.0.2.${(n % 254) + 1}`;
 
 type Outcome = 'ALLOWED' | 'MISSING_SCOPE' | 'RATE_LIMITED' | 'QUOTA_EXCEEDED' | 'ORIGIN_NOT_ALLOWED';
 
@@ -107,7 +148,6 @@ export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> 
   const rate = options.ratePerSecond ?? 200;
   const keys: SimulatedKey[] = [];
   let now = options.startMs;
-  const ip = () => `203.0.113.${random.int(1, 254)}`;
 
   for (let w = 0; w < (options.workspaces ?? 3); w++) {
     const workspaceId = `ws_${w + 1}`;
@@ -124,6 +164,8 @@ export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> 
         scopes: product.scopes.slice(0, random.int(1, product.scopes.length)),
         product,
         dailyQuota: keyId === TRIAL_KEY_ID ? TRIAL_DAILY_QUOTA : DAILY_QUOTA,
+        serverIps: [serverIp(keys.length * 2), serverIp(keys.length * 2 + 1)],
+        sdk: SERVER_AGENTS[keys.length % SERVER_AGENTS.length]!,
       };
       keys.push(key);
       yield {
@@ -259,10 +301,7 @@ export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> 
         : {}),
       latency_ms: random.int(3, 250) + random.next(),
       cost: allowed ? random.int(1, 50) * 1000 : 0,
-      client_ip: ip(),
-      origin: key.keyType === 'CLIENT' ? 'https://app.example.com' : null,
-      user_agent: random.pick(['node-fetch/3', 'python-httpx/0.27', 'curl/8.5']),
-      region: random.pick(['eu-west-1', 'us-east-1']),
+      ...source(key, endUser, random),
       source: { name: 'sim-gateway', version: '1.0.0' },
     };
   }

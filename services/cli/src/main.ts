@@ -85,7 +85,12 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`keytrail: unknown command "${command}"\n\n${HELP}`);
     return 2;
   }
-  const logger = createLogger(`keytrail-${command}`);
+  // The demo prints what it shows through the API: info lines (every alert fired) would break into
+  // its progress line. KEYTRAIL_LOG_LEVEL still wins.
+  const logger = createLogger(
+    `keytrail-${command}`,
+    process.env.KEYTRAIL_LOG_LEVEL ?? (values.demo ? 'warn' : 'info'),
+  );
   const lifecycle = createLifecycle(logger);
   try {
     const config = loadConfig();

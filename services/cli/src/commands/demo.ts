@@ -157,6 +157,15 @@ export async function runDemo(options: {
     console.log('\nAlerts in ws_1 (GET /v1/workspaces/ws_1/alerts):');
     console.log(`  ${alert.kind} ${alert.severity}: ${alert.summary}`);
   } else console.log('\nNo alert arrived within 60 s (see keytrail_alerter_* in /metrics).');
+  // The simulator's other causes: a key in a retry loop (ws_2) and a key near its quota (ws_3).
+  for (const ws of ['ws_2', 'ws_3']) {
+    const { alerts: firing } = (await ask(`/v1/workspaces/${ws}/alerts?status=firing&limit=5`)) as {
+      alerts: { kind: string; severity: string; summary: string }[];
+    };
+    if (firing.length === 0) continue;
+    console.log(`Alerts in ${ws}:`);
+    for (const a of firing) console.log(`  ${a.kind} ${a.severity}: ${a.summary}`);
+  }
   if (delivery) {
     console.log(
       `\nWebhook received by ${receiver.url}, signature ${verify(endpoint.secret, delivery) ? 'verified' : 'NOT VALID'} (webhook-id ${delivery.headers['webhook-id']}):`,
