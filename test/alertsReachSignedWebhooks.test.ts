@@ -91,6 +91,9 @@ describe('alerts reach GET /alerts and signed webhooks, and survive a SIGKILL', 
       KEYTRAIL_WEBHOOK_ALLOW_PRIVATE: '1',
       KEYTRAIL_WEBHOOK_RETRY_SCALE: '1000',
       KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS: '6000',
+      // Every alert fired and the alerter's rebuilds, for the report of a failed test (HTTP
+      // requests stay at KEYTRAIL_HTTP_LOG_LEVEL's warn).
+      KEYTRAIL_LOG_LEVEL: 'info',
     });
     ({ app, url } = started);
     port.value = Number(new URL(url).port);
@@ -271,6 +274,7 @@ describe('alerts reach GET /alerts and signed webhooks, and survive a SIGKILL', 
       KEYTRAIL_WEBHOOK_ALLOW_PRIVATE: '1',
       KEYTRAIL_WEBHOOK_RETRY_SCALE: '1000',
       KEYTRAIL_PROJECTOR_SESSION_TIMEOUT_MS: '6000',
+      KEYTRAIL_LOG_LEVEL: 'info',
     });
     await app.waitForOutput(/Keytrail is up at/);
     // More of the same attack after the restart, and a new one from another address: the open
