@@ -425,6 +425,16 @@ describe('the query API answers what security and billing ask', () => {
       // Not new: the parent key was used from this address before (50–79).
       sources: [expect.objectContaining({ client_ip: '10.0.0.1', requests: 5, new: false })],
     });
+    // Its decisions by its own id, paged as a key's are.
+    const first = await get(`/v1/workspaces/${WS}/keys/sess_1/decisions?from=${FROM}&to=${TO}&limit=3`);
+    expect(first.body.parent_key_id).toBe('key_live');
+    const rest = await get(
+      `/v1/workspaces/${WS}/keys/sess_1/decisions?from=${FROM}&to=${TO}&limit=3&cursor=${first.body.next_cursor}`,
+    );
+    expect(
+      [...first.body.decisions, ...rest.body.decisions].map((d: { occurred_at: string }) => d.occurred_at),
+    ).toEqual([94, 93, 92, 91, 90].map(at));
+    expect(rest.body.next_cursor).toBeUndefined();
     // A key answers as before, without parent_key_id; an id that is neither has no usage.
     const key = await get(`/v1/workspaces/${WS}/keys/key_live/usage?from=${FROM}&to=${TO}&granularity=day`);
     expect(key.body).not.toHaveProperty('parent_key_id');

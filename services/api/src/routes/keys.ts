@@ -303,14 +303,22 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
           outcome: { type: 'string', pattern: '^[A-Z_]{1,64}$' },
           client_ip: { type: 'string', maxLength: 64 },
           end_user_id: ID,
-          session_id: { ...ID, description: "A session token's decisions: ask its parent key's (keyId)" },
+          session_id: {
+            ...ID,
+            description:
+              "A session token's decisions, under its parent key (keyId); or ask with the session's id as keyId",
+          },
           limit: LIMIT,
           cursor: CURSOR,
         }),
         response: {
           200: {
             type: 'object',
-            properties: { decisions: { type: 'array', items: DECISION }, next_cursor: { type: 'string' } },
+            properties: {
+              parent_key_id: PARENT_KEY_ID,
+              decisions: { type: 'array', items: DECISION },
+              next_cursor: { type: 'string' },
+            },
           },
           ...ERRORS,
         },
@@ -321,7 +329,7 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
       const { limit, cursor } = request.query;
       const range = parseRange(request.query);
       const after = cursor ? cursors.decode('decisions', cursor) : undefined;
-      const rows = await listKeyDecisions(ch, {
+      const params = {
         workspaceId: ws,
         keyId,
         ...range,
@@ -331,10 +339,22 @@ export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutes
         sessionId: request.query.session_id,
         after: after ? { occurredAt: new Date(after.at!), eventId: after.id! } : undefined,
         limit: limit + 1,
-      });
+      };
+      let rows = await listKeyDecisions(ch, params);
+      // A session's id: its parent's decisions made with it (the same cursor pages them).
+      const session =
+        rows.length === 0 && !request.query.session_id ? await sessionOf(ws, keyId, range.from) : undefined;
+      if (session)
+        rows = await listKeyDecisions(ch, {
+          ...params,
+          keyId: session.parentKeyId,
+          sessionId: keyId,
+          from: session.from,
+        });
       const page = rows.slice(0, limit).map((d) => ({ ...d, occurred_at: isoTime(d.occurred_at) }));
       const last = rows[limit - 1];
       return {
+        ...(session ? { parent_key_id: session.parentKeyId } : {}),
         decisions: page,
         ...(rows.length > limit && last
           ? { next_cursor: cursors.encode('decisions', { at: isoTime(last.occurred_at), id: last.event_id }) }
