@@ -139,9 +139,10 @@ function decide(
 }
 
 /**
- * Realistic, seeded traffic for the products of the seeds: keys are created, used (about 2 % refused,
- * one key a quarter, one key on a small quota: see NOISY_KEY_ID and TRIAL_KEY_ID), sessions are minted for end users, one key is superseded and used in its grace
- * period, and, optionally, a probe attack hammers invalid keys. Yields JSON ingest events.
+ * Realistic, seeded traffic for the products of the seeds: keys are created and used (about 2 %
+ * refused; one key a quarter, one on a small quota: see NOISY_KEY_ID and TRIAL_KEY_ID), sessions
+ * are minted for end users, one key is superseded and used in its grace period, and, optionally,
+ * a probe attack hammers invalid keys. Yields JSON ingest events.
  */
 export function* generateTraffic(options: TrafficOptions): Generator<JsonEvent> {
   const random = createRandom(options.seed);

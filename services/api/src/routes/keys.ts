@@ -49,9 +49,9 @@ const PARENT_KEY_ID = {
 export async function keyRoutes(app: FastifyInstance, { ch, cursors }: KeyRoutesOptions): Promise<void> {
   /**
    * A session token's id where a key's is expected. Its decisions are recorded under its parent
-   * key with its id in session_id, so the key's usage and activity have nothing under its own id:
-   * the routes then answer from the parent's decisions made with the session. Asked only when the
-   * id has nothing of its own, so a key's answer costs no extra query.
+   * key with its id in session_id, so usage, decisions and activity have nothing under its own id:
+   * those routes then answer from the parent's decisions made with the session. Asked only when
+   * the id has nothing of its own, so a key's answer costs no extra query.
    */
   const sessionOf = async (workspaceId: string, keyId: string, from: Date) => {
     const session = await getSessionParent(ch, { workspaceId, keyId });
