@@ -143,7 +143,7 @@ function outcomeChart(buckets, outcomes, { from, to, granularity }) {
  * parent key): the usage route answers for the session from those, its decisions are the parent
  * key's filtered by session, and its end user's page shows it among the user's other sessions.
  */
-function sessionPage(key, timeline, usage, { from, to, granularity: g }) {
+function sessionPage(key, timeline, usage, { id, q, from, to, granularity: g }) {
   const outcomes = outcomesOf(usage.buckets);
   return [
     el('h1', {}, `Session ${key.key_id} `, badge(key.status)),
@@ -166,7 +166,7 @@ function sessionPage(key, timeline, usage, { from, to, granularity: g }) {
       '’s page.',
     ),
     ...lifecycle(timeline),
-    sourcesSection(encodeURIComponent(key.key_id), rangeQuery()),
+    sourcesSection(id, q),
     decisionsSection(key.parent_key_id, [], key.key_id),
   ];
 }
@@ -237,7 +237,7 @@ export async function keyPage() {
     api(`/keys/${id}`),
     api(`/keys/${id}/usage?${q}&granularity=${g}`),
   ]);
-  if (key.parent_key_id) return sessionPage(key, timeline, usage, { from, to, granularity: g });
+  if (key.parent_key_id) return sessionPage(key, timeline, usage, { id, q, from, to, granularity: g });
   const outcomes = outcomesOf(usage.buckets);
   const total = usage.buckets.reduce((s, b) => s + b.total, 0);
   const errors = usage.buckets.reduce((s, b) => s + b.errors, 0);
